@@ -1,0 +1,86 @@
+/*
+ * Run states and the requests that change them (QEMU's system/runstate.c).
+ *
+ * Requests may come from any thread (a vCPU writing the ACPI sleep
+ * register, a signal, QMP); they are recorded and handled by the main loop.
+ */
+#ifndef SYSEMU_RUNSTATE_H
+#define SYSEMU_RUNSTATE_H
+
+#include "qemu/osdep.h"
+
+typedef enum RunState {
+    RUN_STATE_PRELAUNCH,
+    RUN_STATE_RUNNING,
+    RUN_STATE_PAUSED,
+    RUN_STATE_SHUTDOWN,
+    RUN_STATE_INTERNAL_ERROR,
+    RUN_STATE_IO_ERROR,
+    RUN_STATE_GUEST_PANICKED,
+} RunState;
+
+/* QEMU's ShutdownCause, in QAPI order. */
+typedef enum ShutdownCause {
+    SHUTDOWN_CAUSE_NONE,
+    SHUTDOWN_CAUSE_HOST_ERROR,
+    SHUTDOWN_CAUSE_HOST_QMP_QUIT,
+    SHUTDOWN_CAUSE_HOST_QMP_SYSTEM_RESET,
+    SHUTDOWN_CAUSE_HOST_SIGNAL,
+    SHUTDOWN_CAUSE_HOST_UI,
+    SHUTDOWN_CAUSE_GUEST_SHUTDOWN,
+    SHUTDOWN_CAUSE_GUEST_RESET,
+    SHUTDOWN_CAUSE_GUEST_PANIC,
+    SHUTDOWN_CAUSE_SUBSYSTEM_RESET,
+} ShutdownCause;
+
+const char *runstate_name(RunState s);
+const char *shutdown_cause_name(ShutdownCause c);
+
+RunState runstate_get(void);
+void runstate_set(RunState s);
+bool runstate_is_running(void);
+
+void qemu_system_shutdown_request(ShutdownCause cause);
+void qemu_system_reset_request(ShutdownCause cause);
+void qemu_system_powerdown_request(void);
+/* A fatal guest error (KVM internal error): stop the VM. */
+void qemu_system_guest_error_request(void);
+/* Exit immediately with @status once the main loop sees it (debug-exit). */
+void qemu_system_exit_request(int status);
+
+/*
+ * True once a request is pending that must keep vCPUs from re-entering
+ * the guest (exit, shutdown, reset): a vCPU thread checks it after every
+ * exit so that, say, the instruction after a debug-exit write never runs.
+ */
+bool qemu_vcpus_must_park(void);
+
+/* Install the signalfd for SIGINT/SIGTERM/SIGHUP (block them first in
+ * every thread: call before creating any). */
+void qemu_init_signals(void);
+
+/* Event sink for the monitor: called in the main thread, BQL held. */
+typedef void (*RunstateEventHook)(const char *event, gboolean has_data,
+                                  gboolean guest, ShutdownCause cause);
+void runstate_set_event_hook(RunstateEventHook hook);
+
+/* -no-reboot / -no-shutdown */
+extern bool no_reboot;
+extern bool no_shutdown;
+
+/*
+ * Called by the main loop: act on pending requests.  Returns true when
+ * the process should leave the main loop; *exit_status is then set.
+ */
+bool main_loop_should_exit(int *exit_status);
+
+/* Hooks the machine provides. */
+typedef struct RunstateHooks {
+    void (*reset)(void);          /* reset devices and vCPUs, reload kernel */
+    void (*powerdown)(void);      /* press the ACPI power button */
+    void (*vm_stop)(void);        /* pause vCPUs */
+    void (*vm_start)(void);       /* resume vCPUs */
+} RunstateHooks;
+void runstate_set_hooks(const RunstateHooks *hooks);
+
+#endif
