@@ -1,0 +1,255 @@
+/*
+ * The KVM VM: /dev/kvm, capabilities, memory slots, irqchip and PIT.
+ */
+#include "qemu/osdep.h"
+#include "qemu/error-report.h"
+#include "hw/irq.h"
+#include "kvm-internal.h"
+#include <sys/ioctl.h>
+
+KVMState kvm_state = { .fd = -1, .vmfd = -1 };
+
+/* Addresses QEMU gives KVM for the VMX real-mode TSS and identity map:
+ * just below the BIOS area at the top of 4 GiB, never RAM. */
+#define KVM_TSS_ADDR          0xfffbd000ULL
+#define KVM_IDENTITY_MAP_ADDR 0xfeffc000ULL
+
+int kvm_ioctl(int fd, unsigned long req, void *arg)
+{
+    int r;
+
+    do {
+        r = ioctl(fd, req, arg);
+    } while (r < 0 && errno == EINTR);
+    return r < 0 ? -errno : r;
+}
+
+bool kvm_enabled(void)
+{
+    return kvm_state.vmfd >= 0;
+}
+
+static const struct {
+    int cap;
+    const char *name;
+} required_caps[] = {
+    { KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
+    { KVM_CAP_HLT, "KVM_CAP_HLT" },
+    { KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
+    { KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
+    { KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
+    { KVM_CAP_PIT2, "KVM_CAP_PIT2" },
+    { KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
+    { KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING" },
+    { KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
+    { KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
+};
+
+static bool kvm_open(GError **errp)
+{
+    int version;
+
+    kvm_state.fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (kvm_state.fd < 0) {
+        /* QEMU's wording, which scripts grep for. */
+        error_setg(errp, "Could not access KVM kernel module: %s",
+                   g_strerror(errno));
+        return false;
+    }
+    version = kvm_ioctl(kvm_state.fd, KVM_GET_API_VERSION, NULL);
+    if (version < 0) {
+        error_setg(errp, "failed to initialize kvm: /dev/kvm: %s",
+                   g_strerror(-version));
+        return false;
+    }
+    if (version != KVM_API_VERSION) {
+        error_setg(errp, "kvm version not supported (API version %d, "
+                   "need %d)", version, KVM_API_VERSION);
+        return false;
+    }
+    for (unsigned i = 0; i < ARRAY_SIZE(required_caps); i++) {
+        if (kvm_ioctl(kvm_state.fd, KVM_CHECK_EXTENSION,
+                      (void *)(long)required_caps[i].cap) <= 0) {
+            error_setg(errp, "kvm does not support %s, which qvmm needs",
+                       required_caps[i].name);
+            return false;
+        }
+    }
+    kvm_state.run_size = kvm_ioctl(kvm_state.fd, KVM_GET_VCPU_MMAP_SIZE, NULL);
+    if (kvm_state.run_size <= 0) {
+        error_setg(errp, "KVM_GET_VCPU_MMAP_SIZE failed");
+        return false;
+    }
+    return true;
+}
+
+#define PC_NUM_GSI 24
+
+static void add_irqchip_route(struct kvm_irq_routing *r, uint32_t gsi,
+                              uint32_t chip, uint32_t pin)
+{
+    r->entries[r->nr++] = (struct kvm_irq_routing_entry) {
+        .gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
+        .u.irqchip = { .irqchip = chip, .pin = pin },
+    };
+}
+
+/*
+ * KVM's default table wires GSI n to IOAPIC pin n, but the MADT says (as
+ * on every PC) that ISA IRQ 0, the PIT, arrives at GSI 2.  Route GSI 0 to
+ * IOAPIC pin 2, as QEMU does, so the kernel finds its timer there.
+ */
+static bool kvm_setup_irq_routing(GError **errp)
+{
+    g_autofree struct kvm_irq_routing *r =
+        g_malloc0(sizeof(*r) + 2 * PC_NUM_GSI * sizeof(r->entries[0]));
+    int ret;
+
+    for (uint32_t gsi = 0; gsi < 16; gsi++) {
+        if (gsi != 2) {
+            add_irqchip_route(r, gsi, gsi < 8 ? KVM_IRQCHIP_PIC_MASTER
+                                              : KVM_IRQCHIP_PIC_SLAVE,
+                              gsi % 8);
+        }
+    }
+    for (uint32_t gsi = 0; gsi < PC_NUM_GSI; gsi++) {
+        if (gsi != 2) {
+            add_irqchip_route(r, gsi, KVM_IRQCHIP_IOAPIC, gsi ? gsi : 2);
+        }
+    }
+    ret = kvm_ioctl(kvm_state.vmfd, KVM_SET_GSI_ROUTING, r);
+    if (ret < 0) {
+        error_setg(errp, "KVM_SET_GSI_ROUTING failed: %s", g_strerror(-ret));
+        return false;
+    }
+    return true;
+}
+
+static bool kvm_create_irqchip(GError **errp)
+{
+    struct kvm_pit_config pit = { .flags = 0 };
+    int r;
+
+    r = kvm_ioctl(kvm_state.vmfd, KVM_CREATE_IRQCHIP, NULL);
+    if (r < 0) {
+        error_setg(errp, "Could not create KVM in-kernel irqchip: %s",
+                   g_strerror(-r));
+        return false;
+    }
+    if (!kvm_setup_irq_routing(errp)) {
+        return false;
+    }
+    r = kvm_ioctl(kvm_state.vmfd, KVM_CREATE_PIT2, &pit);
+    if (r < 0) {
+        error_setg(errp, "Create kernel PIC irqchip failed: %s",
+                   g_strerror(-r));
+        return false;
+    }
+    /* Keep the power-on state so that a system reset can restore it. */
+    for (unsigned i = 0; i < 3; i++) {
+        kvm_state.initial_chips[i].chip_id = i;
+        kvm_ioctl(kvm_state.vmfd, KVM_GET_IRQCHIP, &kvm_state.initial_chips[i]);
+    }
+    kvm_ioctl(kvm_state.vmfd, KVM_GET_PIT2, &kvm_state.initial_pit);
+    return true;
+}
+
+bool kvm_init(GError **errp)
+{
+    uint64_t identity = KVM_IDENTITY_MAP_ADDR;
+    int r;
+
+    if (!kvm_open(errp)) {
+        return false;
+    }
+    kvm_state.vmfd = kvm_ioctl(kvm_state.fd, KVM_CREATE_VM, 0);
+    if (kvm_state.vmfd < 0) {
+        error_setg(errp, "ioctl(KVM_CREATE_VM) failed: %s",
+                   g_strerror(-kvm_state.vmfd));
+        kvm_state.vmfd = -1;
+        return false;
+    }
+    r = kvm_ioctl(kvm_state.vmfd, KVM_SET_TSS_ADDR, (void *)KVM_TSS_ADDR);
+    if (r < 0) {
+        error_setg(errp, "KVM_SET_TSS_ADDR failed: %s", g_strerror(-r));
+        return false;
+    }
+    if (kvm_ioctl(kvm_state.fd, KVM_CHECK_EXTENSION,
+                  (void *)(long)KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0) {
+        kvm_ioctl(kvm_state.vmfd, KVM_SET_IDENTITY_MAP_ADDR, &identity);
+    }
+    if (!kvm_create_irqchip(errp)) {
+        return false;
+    }
+    g_cond_init(&kvm_state.pause_cond);
+    g_cond_init(&kvm_state.resume_cond);
+    pc_irq_set_handler(kvm_set_irq);
+    return true;
+}
+
+bool kvm_set_user_memory(uint64_t gpa, uint64_t size, void *hva,
+                         GError **errp)
+{
+    struct kvm_userspace_memory_region region = {
+        .slot = kvm_state.nr_slots,
+        .guest_phys_addr = gpa,
+        .memory_size = size,
+        .userspace_addr = (uintptr_t)hva,
+    };
+    int r = kvm_ioctl(kvm_state.vmfd, KVM_SET_USER_MEMORY_REGION, &region);
+
+    if (r < 0) {
+        error_setg(errp, "KVM_SET_USER_MEMORY_REGION failed for 0x%" PRIx64
+                   "+0x%" PRIx64 ": %s", gpa, size, g_strerror(-r));
+        return false;
+    }
+    kvm_state.nr_slots++;
+    return true;
+}
+
+void kvm_set_irq(unsigned gsi, int level)
+{
+    struct kvm_irq_level irq = { .irq = gsi, .level = level };
+
+    if (kvm_ioctl(kvm_state.vmfd, KVM_IRQ_LINE, &irq) < 0) {
+        warn_report("KVM_IRQ_LINE %u failed", gsi);
+    }
+}
+
+void kvm_reset_irqchip(void)
+{
+    for (unsigned i = 0; i < 3; i++) {
+        kvm_ioctl(kvm_state.vmfd, KVM_SET_IRQCHIP, &kvm_state.initial_chips[i]);
+    }
+    kvm_ioctl(kvm_state.vmfd, KVM_SET_PIT2, &kvm_state.initial_pit);
+}
+
+struct kvm_cpuid2 *kvm_get_supported_cpuid(GError **errp)
+{
+    /* Grow the buffer until the kernel stops saying E2BIG. */
+    for (unsigned n = 64; n <= 4096; n *= 2) {
+        struct kvm_cpuid2 *c = g_malloc0(sizeof(*c) +
+                                         n * sizeof(struct kvm_cpuid_entry2));
+        int r;
+
+        c->nent = n;
+        r = kvm_ioctl(kvm_state.fd, KVM_GET_SUPPORTED_CPUID, c);
+        if (r == 0) {
+            return c;
+        }
+        g_free(c);
+        if (r != -E2BIG) {
+            error_setg(errp, "KVM_GET_SUPPORTED_CPUID failed: %s",
+                       g_strerror(-r));
+            return NULL;
+        }
+    }
+    error_setg(errp, "KVM_GET_SUPPORTED_CPUID: table too large");
+    return NULL;
+}
+
+int kvm_ioctl_run(int vcpu_fd)
+{
+    /* No EINTR retry here: an interrupted KVM_RUN is how a pause arrives. */
+    return ioctl(vcpu_fd, KVM_RUN, 0) < 0 ? -errno : 0;
+}

@@ -1,0 +1,48 @@
+/*
+ * The KVM accelerator: one VM, its memory slots, in-kernel irqchip and
+ * PIT, and one thread per vCPU in KVM_RUN.
+ */
+#ifndef SYSEMU_KVM_H
+#define SYSEMU_KVM_H
+
+#include "qemu/osdep.h"
+#include "hw/boards.h"
+#include "hw/i386/pc.h"
+
+struct X86CPUDef;
+
+/* Open /dev/kvm (or $QVMM_KVM_DEVICE... no: always /dev/kvm), check the
+ * API version and capabilities, create the VM with irqchip and PIT. */
+bool kvm_init(GError **errp);
+bool kvm_enabled(void);
+
+/* Map [gpa, gpa+size) of guest RAM to @hva. */
+bool kvm_set_user_memory(uint64_t gpa, uint64_t size, void *hva,
+                         GError **errp);
+
+/* Create the vCPUs (not yet running) with CPUID from @cpu. */
+bool kvm_create_vcpus(const CpuTopology *topo, const struct X86CPUDef *cpu,
+                      GError **errp);
+unsigned kvm_vcpu_count(void);
+uint32_t kvm_vcpu_apic_id(unsigned index);
+/* Host thread id of a vCPU (query-cpus-fast), 0 before it started. */
+int kvm_vcpu_thread_id(unsigned index);
+
+/* Put every vCPU in its reset state, the BSP at @boot's entry. */
+bool kvm_reset_vcpus(const BootInfo *boot, GError **errp);
+/* Restore the irqchip and PIT to their power-on state (system reset). */
+void kvm_reset_irqchip(void);
+
+/* Start the vCPU threads; they wait until kvm_vcpus_resume(). */
+void kvm_start_vcpu_threads(void);
+/* Pause every vCPU and wait (BQL held) until all are out of KVM_RUN. */
+void kvm_vcpus_pause(void);
+void kvm_vcpus_resume(void);
+
+/* Drive a GSI through KVM_IRQ_LINE. */
+void kvm_set_irq(unsigned gsi, int level);
+
+/* The raw supported CPUID table (for -cpu help and tests). */
+struct kvm_cpuid2 *kvm_get_supported_cpuid(GError **errp);
+
+#endif

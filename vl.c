@@ -1,0 +1,1013 @@
+/*
+ * qvmm: main().  Parse a qemu-system-x86_64 command line, build the pc
+ * machine on KVM, and run the main loop until the guest or the host ends
+ * it.  Option names, defaults, error texts and exit codes follow QEMU 7.2.
+ */
+#include "qemu/osdep.h"
+#include "qemu/error-report.h"
+#include "qemu/option.h"
+#include "qemu/main-loop.h"
+#include "qemu/timer.h"
+#include "chardev/char.h"
+#include "hw/qdev.h"
+#include "hw/boards.h"
+#include "hw/i386/machine.h"
+#include "sysemu/hostmem.h"
+#include "sysemu/kvm.h"
+#include "sysemu/runstate.h"
+#include "target/i386/cpu.h"
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+
+/* pc-i440fx-7.2's limit, which -smp checks against. */
+#define PC_MAX_CPUS 288
+
+typedef enum OptionId {
+    OPT_UNSUPPORTED = 0,
+    OPT_ENABLE_KVM, OPT_ACCEL, OPT_MACHINE, OPT_CPU, OPT_M, OPT_SMP,
+    OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_NAME, OPT_NOGRAPHIC,
+    OPT_DISPLAY, OPT_VGA, OPT_NODEFAULTS, OPT_NO_USER_CONFIG, OPT_SERIAL,
+    OPT_CHARDEV, OPT_NO_REBOOT, OPT_NO_SHUTDOWN, OPT_DAEMONIZE, OPT_PIDFILE,
+    OPT_MEM_PATH, OPT_MEM_PREALLOC, OPT_DEVICE, OPT_VERSION, OPT_HELP,
+    OPT_S, OPT_OBJECT,
+} OptionId;
+
+typedef struct QemuOption {
+    const char *name;
+    bool has_arg;
+    OptionId id;
+} QemuOption;
+
+/*
+ * What qvmm accepts, then QEMU options it knows but does not implement:
+ * those are refused by name instead of "invalid option", and their
+ * argument is consumed so the error names the right thing.
+ */
+static const QemuOption options[] = {
+    { "enable-kvm", false, OPT_ENABLE_KVM },
+    { "accel", true, OPT_ACCEL },
+    { "machine", true, OPT_MACHINE },
+    { "M", true, OPT_MACHINE },
+    { "cpu", true, OPT_CPU },
+    { "m", true, OPT_M },
+    { "smp", true, OPT_SMP },
+    { "kernel", true, OPT_KERNEL },
+    { "initrd", true, OPT_INITRD },
+    { "append", true, OPT_APPEND },
+    { "name", true, OPT_NAME },
+    { "nographic", false, OPT_NOGRAPHIC },
+    { "display", true, OPT_DISPLAY },
+    { "vga", true, OPT_VGA },
+    { "nodefaults", false, OPT_NODEFAULTS },
+    { "no-user-config", false, OPT_NO_USER_CONFIG },
+    { "serial", true, OPT_SERIAL },
+    { "chardev", true, OPT_CHARDEV },
+    { "no-reboot", false, OPT_NO_REBOOT },
+    { "no-shutdown", false, OPT_NO_SHUTDOWN },
+    { "daemonize", false, OPT_DAEMONIZE },
+    { "pidfile", true, OPT_PIDFILE },
+    { "mem-path", true, OPT_MEM_PATH },
+    { "mem-prealloc", false, OPT_MEM_PREALLOC },
+    { "device", true, OPT_DEVICE },
+    { "version", false, OPT_VERSION },
+    { "help", false, OPT_HELP },
+    { "h", false, OPT_HELP },
+    { "S", false, OPT_S },
+    { "object", true, OPT_OBJECT },
+    /* known to QEMU, not (yet) to qvmm */
+    { "drive", true, OPT_UNSUPPORTED }, { "blockdev", true, OPT_UNSUPPORTED },
+    { "netdev", true, OPT_UNSUPPORTED }, { "nic", true, OPT_UNSUPPORTED },
+    { "net", true, OPT_UNSUPPORTED }, { "qmp", true, OPT_UNSUPPORTED },
+    { "qmp-pretty", true, OPT_UNSUPPORTED }, { "mon", true, OPT_UNSUPPORTED },
+    { "monitor", true, OPT_UNSUPPORTED }, { "qtest", true, OPT_UNSUPPORTED },
+    { "qtest-log", true, OPT_UNSUPPORTED },
+    { "hda", true, OPT_UNSUPPORTED }, { "hdb", true, OPT_UNSUPPORTED },
+    { "cdrom", true, OPT_UNSUPPORTED }, { "boot", true, OPT_UNSUPPORTED },
+    { "bios", true, OPT_UNSUPPORTED }, { "global", true, OPT_UNSUPPORTED },
+    { "uuid", true, OPT_UNSUPPORTED }, { "rtc", true, OPT_UNSUPPORTED },
+    { "snapshot", false, OPT_UNSUPPORTED }, { "usb", false, OPT_UNSUPPORTED },
+    { "parallel", true, OPT_UNSUPPORTED }, { "vnc", true, OPT_UNSUPPORTED },
+    { "audiodev", true, OPT_UNSUPPORTED }, { "numa", true, OPT_UNSUPPORTED },
+    { "smbios", true, OPT_UNSUPPORTED }, { "fw_cfg", true, OPT_UNSUPPORTED },
+    { "action", true, OPT_UNSUPPORTED }, { "incoming", true, OPT_UNSUPPORTED },
+    { "loadvm", true, OPT_UNSUPPORTED }, { "add-fd", true, OPT_UNSUPPORTED },
+    { "sandbox", true, OPT_UNSUPPORTED }, { "msg", true, OPT_UNSUPPORTED },
+    { "overcommit", true, OPT_UNSUPPORTED }, { "trace", true, OPT_UNSUPPORTED },
+    { "D", true, OPT_UNSUPPORTED }, { "d", true, OPT_UNSUPPORTED },
+    { "L", true, OPT_UNSUPPORTED }, { "readconfig", true, OPT_UNSUPPORTED },
+    { "no-acpi", false, OPT_UNSUPPORTED }, { "no-hpet", false, OPT_UNSUPPORTED },
+    { "watchdog", true, OPT_UNSUPPORTED }, { "k", true, OPT_UNSUPPORTED },
+    { "gdb", true, OPT_UNSUPPORTED }, { "s", false, OPT_UNSUPPORTED },
+    { "icount", true, OPT_UNSUPPORTED }, { "preconfig", false, OPT_UNSUPPORTED },
+};
+
+/* Everything the command line asked for. */
+typedef struct VMConfig {
+    GPtrArray *accel;          /* -accel / -enable-kvm strings */
+    const char *machine_accel; /* -machine accel= */
+    GString *machine;          /* merged -machine options */
+    const char *machine_arg, *mem_arg, *name_arg;  /* the last of each,
+                                                    * for error locations */
+    const char *cpu;
+    GString *mem;              /* merged -m options */
+    QOpts *smp;                /* merged -smp options */
+    const char *kernel, *initrd, *append;
+    GString *name;
+    bool nographic, nodefaults, daemonize, start_paused;
+    const char *pidfile;
+    const char *mem_path;
+    bool mem_prealloc;
+    GPtrArray *serial;         /* -serial specs */
+    GPtrArray *chardev;        /* -chardev strings */
+    GPtrArray *device;         /* -device strings */
+    GPtrArray *object;         /* -object strings */
+    const char *memory_backend; /* -machine memory-backend= */
+    bool display_none;
+    char *process_name;        /* -name process= */
+} VMConfig;
+
+static VMConfig conf;
+static char *pidfile_written;
+static int daemon_pipe = -1;
+
+static G_NORETURN void fatal(GError *err)
+{
+    error_report_err(err);
+    exit(1);
+}
+
+static void print_version(void)
+{
+    printf("QEMU emulator version %d.%d.%d (qvmm %s)\n"
+           "qvmm is a KVM virtual machine monitor that follows the command "
+           "line and QMP of QEMU %d.%d;\nit shares no code with QEMU.\n",
+           QVMM_QEMU_MAJOR, QVMM_QEMU_MINOR, QVMM_QEMU_MICRO, QVMM_VERSION,
+           QVMM_QEMU_MAJOR, QVMM_QEMU_MINOR);
+}
+
+static void print_help(void)
+{
+    print_version();
+    printf("usage: qvmm [options]\n\n"
+"Standard options:\n"
+"-h or -help     display this help and exit\n"
+"-version        display version information and exit\n"
+"-machine [type=]pc[,accel=kvm][,kernel-irqchip=on]\n"
+"                select the machine (only 'pc', an i440FX-like PC)\n"
+"-accel kvm[,kernel-irqchip=on]   -enable-kvm\n"
+"                use KVM (the only accelerator)\n"
+"-cpu host|max[,+feature|-feature|feature=on|off...]\n"
+"-m [size=]megs[,slots=n,maxmem=size]\n"
+"                guest RAM; a suffix k, M, G or T gives the unit (default M)\n"
+"-smp [[cpus=]n][,maxcpus=cpus][,sockets=sockets][,dies=dies]\n"
+"     [,cores=cores][,threads=threads]\n"
+"-name [guest=]name[,process=name][,debug-threads=on|off]\n"
+"-mem-path FILE  back guest RAM with a file (or a new file in a directory)\n"
+"-mem-prealloc   touch all guest RAM before starting\n"
+"\nBoot (no firmware: qvmm loads the kernel itself):\n"
+"-kernel bzImage|vmlinux|PVH ELF\n"
+"-append cmdline\n"
+"-initrd file\n"
+"\nDevices and I/O:\n"
+"-device isa-debug-exit[,iobase=0x501][,iosize=2]   -device help\n"
+"-serial dev     stdio, mon:stdio, null, none, file:PATH, pty,\n"
+"                unix:PATH[,server=on,wait=off], tcp:[HOST]:PORT[,...],\n"
+"                chardev:ID (up to 4 ports)\n"
+"-chardev null|stdio|file|pty|socket,id=id[,...]\n"
+"-nographic      serial port on the terminal (Ctrl-a h for help)\n"
+"-display none   -vga none   -nodefaults   -no-user-config\n"
+"\nRunning:\n"
+"-S              do not start the vCPUs\n"
+"-no-reboot      exit instead of rebooting\n"
+"-no-shutdown    stop instead of exiting when the guest powers off\n"
+"-daemonize      detach once the VM is set up\n"
+"-pidfile file   write (and lock) the process id\n");
+}
+
+static const QemuOption *lookup_option(const char *arg)
+{
+    const char *name = arg + 1;
+
+    if (name[0] == '-') {
+        name++;        /* QEMU also accepts --option */
+    }
+    for (unsigned i = 0; i < ARRAY_SIZE(options); i++) {
+        if (!strcmp(options[i].name, name)) {
+            return &options[i];
+        }
+    }
+    return NULL;
+}
+
+/*
+ * Repeated -m/-machine/-name merge as QEMU's merge_lists options do, later
+ * keys winning.  An implied first key ("-m 256") is spelled out so that it
+ * stays valid in the middle of the merged list.
+ */
+static void merge_opts(GString **s, const char *arg, const char *implied)
+{
+    size_t first = strcspn(arg, ",");
+    g_autofree char *item = g_strndup(arg, first);
+    bool spell_out = !strchr(item, '=') && strcmp(item, "help") &&
+                     strcmp(item, "?");
+
+    if (!*s) {
+        *s = g_string_new(NULL);
+    } else {
+        g_string_append_c(*s, ',');
+    }
+    g_string_append_printf(*s, "%s%s%s", spell_out ? implied : "",
+                           spell_out ? "=" : "", arg);
+}
+
+/* -smp syntax errors carry the option's location; topology errors (later,
+ * in configure_cpu) do not, as in QEMU. */
+static void parse_smp_option(const char *arg)
+{
+    g_autoptr(GError) err = NULL;
+    bool help = false;
+
+    if (!smp_parse_opts(&conf.smp, arg, &help, &err)) {
+        fatal(g_steal_pointer(&err));
+    }
+    if (help) {
+        smp_print_help();
+        exit(0);
+    }
+}
+
+/*
+ * Parse one repeated option's argument with the option as the error
+ * location, which stays set for the caller's own checks.
+ */
+static QOpts *parse_opts_or_exit(const char *opt, const char *spec,
+                                 const char *implied_key)
+{
+    g_autoptr(GError) err = NULL;
+    QOpts *opts;
+
+    loc_set_cmdline(opt, spec);
+    opts = qopts_parse(spec, implied_key, &err);
+    if (!opts) {
+        fatal(g_steal_pointer(&err));
+    }
+    return opts;
+}
+
+static void handle_display(const char *arg)
+{
+    g_auto(GStrv) parts = g_strsplit(arg, ",", 2);
+
+    static const char *const graphical[] = {
+        "gtk", "sdl", "vnc", "curses", "egl-headless", "spice-app", "dbus",
+        "cocoa", "default", NULL
+    };
+
+    if (g_strv_contains(graphical, parts[0])) {
+        error_report("display '%s' is not supported: qvmm has no graphical "
+                     "display (use -display none or -nographic)", parts[0]);
+        exit(1);
+    }
+    if (strcmp(parts[0], "none") != 0) {
+        error_report("Parameter 'type' does not accept value '%s'", parts[0]);
+        exit(1);
+    }
+    conf.display_none = true;
+}
+
+static void handle_option(const QemuOption *o, const char *arg)
+{
+    switch (o->id) {
+    case OPT_UNSUPPORTED:
+        error_report("option not supported by qvmm");
+        exit(1);
+    case OPT_ENABLE_KVM: merge_opts(&conf.machine, "accel=kvm", "type"); break;
+    case OPT_ACCEL: g_ptr_array_add(conf.accel, (char *)arg); break;
+    case OPT_MACHINE:
+        merge_opts(&conf.machine, arg, "type");
+        conf.machine_arg = arg;
+        break;
+    case OPT_CPU: conf.cpu = arg; break;
+    case OPT_M: merge_opts(&conf.mem, arg, "size"); conf.mem_arg = arg; break;
+    case OPT_SMP: parse_smp_option(arg); break;
+    case OPT_KERNEL: conf.kernel = arg; break;
+    case OPT_INITRD: conf.initrd = arg; break;
+    case OPT_APPEND: conf.append = arg; break;
+    case OPT_NAME: merge_opts(&conf.name, arg, "guest"); conf.name_arg = arg; break;
+    case OPT_NOGRAPHIC: conf.nographic = true; break;
+    case OPT_DISPLAY: handle_display(arg); break;
+    case OPT_VGA:
+        if (strcmp(arg, "none") != 0) {
+            error_report("VGA '%s' is not supported: qvmm has no display "
+                         "(only -vga none)", arg);
+            exit(1);
+        }
+        break;
+    case OPT_NODEFAULTS: conf.nodefaults = true; break;
+    case OPT_NO_USER_CONFIG: break;     /* qvmm reads no config files */
+    case OPT_SERIAL: g_ptr_array_add(conf.serial, (char *)arg); break;
+    case OPT_CHARDEV: g_ptr_array_add(conf.chardev, (char *)arg); break;
+    case OPT_NO_REBOOT: no_reboot = true; break;
+    case OPT_NO_SHUTDOWN: no_shutdown = true; break;
+    case OPT_DAEMONIZE: conf.daemonize = true; break;
+    case OPT_PIDFILE: conf.pidfile = arg; break;
+    case OPT_MEM_PATH: conf.mem_path = arg; break;
+    case OPT_MEM_PREALLOC: conf.mem_prealloc = true; break;
+    case OPT_DEVICE: g_ptr_array_add(conf.device, (char *)arg); break;
+    case OPT_VERSION: print_version(); exit(0);
+    case OPT_HELP: print_help(); exit(0);
+    case OPT_S: conf.start_paused = true; break;
+    case OPT_OBJECT: g_ptr_array_add(conf.object, (char *)arg); break;
+    }
+}
+
+static void parse_command_line(int argc, char **argv)
+{
+    conf.accel = g_ptr_array_new();
+    conf.serial = g_ptr_array_new();
+    conf.chardev = g_ptr_array_new();
+    conf.device = g_ptr_array_new();
+    conf.object = g_ptr_array_new();
+
+    for (int i = 1; i < argc; i++) {
+        const QemuOption *o;
+        const char *arg = NULL;
+
+        if (argv[i][0] != '-' || argv[i][1] == '\0') {
+            /* QEMU takes a bare argument as -hda, which qvmm lacks. */
+            loc_set_cmdline(argv[i], NULL);
+            error_report("disk image arguments (-hda) are not supported "
+                         "by qvmm");
+            exit(1);
+        }
+        o = lookup_option(argv[i]);
+        if (!o) {
+            loc_set_cmdline(argv[i], NULL);
+            error_report("invalid option");
+            exit(1);
+        }
+        if (o->has_arg) {
+            if (i + 1 >= argc) {
+                loc_set_cmdline(argv[i], NULL);
+                error_report("requires an argument");
+                exit(1);
+            }
+            arg = argv[++i];
+        }
+        loc_set_cmdline(argv[i - (o->has_arg ? 1 : 0)], arg);
+        handle_option(o, arg);
+        loc_clear();
+    }
+}
+
+/* ---- accelerator and machine ---- */
+
+static const char *const known_accels[] = {
+    "kvm", "tcg", "qtest", "xen", "hax", "hvf", "whpx", "nvmm", NULL
+};
+
+/* One -accel entry: "kvm[,kernel-irqchip=on]".  Returns whether it is kvm. */
+static bool check_accel(const char *spec)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(QOpts) opts = qopts_parse(spec, "accel", &err);
+    const char *name, *irqchip;
+
+    if (!opts) {
+        fatal(g_steal_pointer(&err));
+    }
+    name = qopts_get(opts, "accel");
+    if (!name || !g_strv_contains(known_accels, name)) {
+        error_report("invalid accelerator %s", name ? name : "");
+        exit(1);
+    }
+    for (guint i = 0; i < opts->items->len; i++) {
+        QOpt *o = g_ptr_array_index(opts->items, i);
+        if (strcmp(o->key, "accel") && strcmp(o->key, "kernel-irqchip")) {
+            error_report("Property '%s-accel.%s' not found", name, o->key);
+            exit(1);
+        }
+    }
+    if (strcmp(name, "kvm") != 0) {
+        error_report("accelerator '%s' is not supported by qvmm (only kvm)",
+                     name);
+        exit(1);
+    }
+    irqchip = qopts_get(opts, "kernel-irqchip");
+    if (irqchip && strcmp(irqchip, "on") != 0) {
+        error_report("kernel-irqchip=%s is not supported by qvmm (only on)",
+                     irqchip);
+        exit(1);
+    }
+    return true;
+}
+
+static void configure_accelerator(void)
+{
+    if (conf.machine_accel && conf.accel->len) {
+        error_report("The -accel and \"-machine accel=\" options are "
+                     "incompatible");
+        exit(1);
+    }
+    if (conf.machine_accel) {
+        /* accel=kvm:tcg is a fallback list: kvm first is all qvmm can do. */
+        g_auto(GStrv) list = g_strsplit(conf.machine_accel, ":", -1);
+        check_accel(list[0]);
+        return;
+    }
+    for (guint i = 0; i < conf.accel->len; i++) {
+        const char *spec = g_ptr_array_index(conf.accel, i);
+        loc_set_cmdline("-accel", spec);
+        check_accel(spec);
+        loc_clear();
+    }
+}
+
+static void configure_machine(void)
+{
+    static const char *const keys[] = {
+        "type", "accel", "kernel-irqchip", "usb", "graphics",
+        "memory-backend", NULL
+    };
+    g_autoptr(GError) err = NULL;
+    g_autoptr(QOpts) opts = NULL;
+    const char *type, *irqchip;
+    bool usb;
+
+    if (!conf.machine) {
+        return;
+    }
+    loc_set_cmdline("-machine", conf.machine_arg ? conf.machine_arg
+                                                 : conf.machine->str);
+    opts = qopts_parse_keyval(conf.machine->str, "type", &err);
+    if (!opts) {
+        fatal(g_steal_pointer(&err));
+    }
+    type = qopts_get(opts, "type");
+    if (opts->help || (type && !strcmp(type, "help"))) {
+        printf("Supported machines are:\n"
+               "pc                   Standard PC (i440FX + PIIX, 1996) "
+               "(alias of pc-i440fx-7.2)\n"
+               "pc-i440fx-7.2        Standard PC (i440FX + PIIX, 1996) "
+               "(default)\n");
+        exit(0);
+    }
+    if (type && strcmp(type, "pc") && strcmp(type, "pc-i440fx-7.2")) {
+        loc_clear();
+        error_report("unsupported machine type");
+        error_printf("Use -machine help to list supported machines\n");
+        exit(1);
+    }
+    loc_clear();     /* QEMU reports property errors without a location */
+    for (guint i = 0; i < opts->items->len; i++) {
+        QOpt *o = g_ptr_array_index(opts->items, i);
+        if (!g_strv_contains(keys, o->key)) {
+            error_report("Property 'pc-i440fx-7.2-machine.%s' not found",
+                         o->key);
+            exit(1);
+        }
+    }
+    conf.machine_accel = qopts_get(opts, "accel");
+    irqchip = qopts_get(opts, "kernel-irqchip");
+    if (irqchip && strcmp(irqchip, "on") != 0) {
+        error_report("kernel-irqchip=%s is not supported by qvmm (only on)",
+                     irqchip);
+        exit(1);
+    }
+    if (!qopts_get_bool(opts, "usb", false, &usb, &err) ||
+        !qopts_get_bool(opts, "graphics", true, &(bool){0}, &err)) {
+        fatal(g_steal_pointer(&err));
+    }
+    if (usb) {
+        error_report("USB is not supported by qvmm");
+        exit(1);
+    }
+    conf.machine_accel = g_strdup(conf.machine_accel);
+    conf.memory_backend = g_strdup(qopts_get(opts, "memory-backend"));
+    loc_clear();
+}
+
+/* ---- -object ---- */
+
+/* QEMU object types qvmm knows of but does not implement. */
+static const char *const unsupported_objects[] = {
+    "iothread", "rng-random", "rng-builtin", "secret", "tls-creds-x509",
+    "memory-backend-epc", "filter-dump", "throttle-group", "cryptodev-backend",
+    NULL
+};
+
+static void create_objects(void)
+{
+    for (guint i = 0; i < conf.object->len; i++) {
+        g_autoptr(QOpts) opts = parse_opts_or_exit("-object",
+            g_ptr_array_index(conf.object, i), "qom-type");
+        const char *type = qopts_get(opts, "qom-type");
+        g_autoptr(GError) err = NULL;
+
+        if (!type) {
+            error_report("Parameter 'qom-type' is missing");
+            exit(1);
+        }
+        if (g_strv_contains(unsupported_objects, type)) {
+            error_report("object type '%s' is not supported by qvmm", type);
+            exit(1);
+        }
+        if (!hostmem_is_backend_type(type)) {
+            error_report("invalid object type: %s", type);
+            exit(1);
+        }
+        if (!hostmem_create(opts, &err)) {
+            fatal(g_steal_pointer(&err));
+        }
+        loc_clear();
+    }
+}
+
+/* ---- memory ---- */
+
+static uint64_t parse_memory(uint64_t *maxmem_out)
+{
+    static const QOptDesc desc[] = {
+        { "size", QOPT_SIZE }, { "slots", QOPT_NUMBER },
+        { "maxmem", QOPT_SIZE }, { NULL, 0 },
+    };
+    g_autoptr(GError) err = NULL;
+    g_autoptr(QOpts) opts = NULL;
+    uint64_t size = 128 * MiB, slots, maxmem;
+    const char *s;
+
+    if (!conf.mem) {
+        *maxmem_out = size;
+        return size;
+    }
+    loc_set_cmdline("-m", conf.mem_arg);
+    /* QEMU first checks every value as a plain size in bytes... */
+    opts = qopts_parse(conf.mem->str, "size", &err);
+    if (!opts || !qopts_validate(opts, desc, &err)) {
+        error_report_opts_err(g_steal_pointer(&err));
+        exit(1);
+    }
+    s = qopts_get(opts, "size");
+    if (s) {
+        /* ...then reads a bare number as MiB. */
+        if (qemu_strtosz(s, 'M', &size) < 0) {
+            error_report("Value '%s' is out of range for parameter 'size'",
+                         s);
+            exit(1);
+        }
+        if (size == 0) {
+            size = 128 * MiB;     /* QEMU: -m 0 means the default */
+        }
+    }
+    if (!qopts_get_number(opts, "slots", 0, &slots, &err) ||
+        !qopts_get_size(opts, "maxmem", size, &maxmem, &err)) {
+        fatal(g_steal_pointer(&err));
+    }
+    /* QEMU checks these when the machine is built: no location. */
+    loc_clear();
+    if (maxmem < size) {
+        error_report("invalid value of maxmem: maximum memory size "
+                     "(0x%" PRIx64 ") must be at least the initial memory "
+                     "size (0x%" PRIx64 ")", maxmem, size);
+        exit(1);
+    }
+    if (qopts_has(opts, "slots") && slots && !qopts_has(opts, "maxmem")) {
+        error_report("slots specified but no max-size");
+        exit(1);
+    }
+    if (slots > 256) {
+        error_report("unsupported amount of memory slots: %" PRIu64, slots);
+        exit(1);
+    }
+    if (size < 2 * MiB) {
+        error_report("ram size too small: qvmm needs at least 2 MiB");
+        exit(1);
+    }
+    loc_clear();
+    *maxmem_out = maxmem;
+    return size;
+}
+
+/* -machine memory-backend=ID: its size is the RAM size. */
+static void configure_ram_backend(PCMachineConfig *mc)
+{
+    HostMemoryBackend *b;
+
+    if (!conf.memory_backend) {
+        return;
+    }
+    b = hostmem_find(conf.memory_backend);
+    if (!b) {
+        error_report("Memory backend '%s' not found", conf.memory_backend);
+        exit(1);
+    }
+    if (conf.mem && b->size != mc->ram_size) {
+        error_report("Size specified by -m option must match size of "
+                     "explicitly specified 'memory-backend' property");
+        exit(1);
+    }
+    if (conf.mem_path) {
+        error_report("'-mem-path' can't be used together with"
+                     "'-machine memory-backend'");
+        exit(1);
+    }
+    if (b->size < 2 * MiB) {
+        error_report("ram size too small: qvmm needs at least 2 MiB");
+        exit(1);
+    }
+    mc->ram_size = b->size;
+    mc->ram_backend = b;
+}
+
+/* ---- serial ports and chardevs ---- */
+
+static void create_chardevs(void)
+{
+    for (guint i = 0; i < conf.chardev->len; i++) {
+        g_autoptr(QOpts) opts = parse_opts_or_exit("-chardev",
+            g_ptr_array_index(conf.chardev, i), "backend");
+        g_autoptr(GError) err = NULL;
+
+        if (!qemu_chr_new_from_opts(opts, &err)) {
+            if (!err) {
+                exit(0);        /* -chardev help printed its listing */
+            }
+            fatal(g_steal_pointer(&err));
+        }
+        loc_clear();
+    }
+}
+
+static void create_serial_ports(PCMachineConfig *mc)
+{
+    GPtrArray *specs = conf.serial;
+    g_autoptr(GPtrArray) defaults = g_ptr_array_new();
+
+    if (!specs->len && !conf.nodefaults) {
+        /* -nographic puts the serial port (with the mux) on the terminal;
+         * without a display, QEMU's default "vc" port becomes null. */
+        g_ptr_array_add(defaults, conf.nographic ? "mon:stdio" : "null");
+        specs = defaults;
+    }
+    for (guint i = 0; i < specs->len; i++) {
+        const char *spec = g_ptr_array_index(specs, i);
+        g_autofree char *label = g_strdup_printf("serial%u", mc->nserial);
+        g_autoptr(GError) err = NULL;
+        Chardev *chr;
+
+        if (specs == conf.serial) {
+            loc_set_cmdline("-serial", spec);
+        }
+        if (!strcmp(spec, "none")) {
+            continue;
+        }
+        if (mc->nserial == PC_MAX_SERIAL) {
+            error_report("too many serial ports");
+            exit(1);
+        }
+        chr = qemu_chr_new_legacy(label, spec, &err);
+        if (!chr) {
+            /* An empty message means the chardev layer already said why. */
+            if (err && err->message[0] &&
+                !g_error_matches(err, QEMU_CHR_ERROR,
+                                 QEMU_CHR_ERROR_NOT_FOUND)) {
+                error_report("%s", err->message);
+            }
+            error_report("could not connect serial device to character "
+                         "backend '%s'", spec);
+            exit(1);
+        }
+        mc->serial[mc->nserial++] = chr;
+        loc_clear();
+    }
+}
+
+static bool uses_stdio(const char *spec)
+{
+    return !strcmp(spec, "stdio") || !strcmp(spec, "mon:stdio") ||
+           g_str_has_prefix(spec, "stdio,") || g_str_has_prefix(spec, "mon:stdio,");
+}
+
+static void check_daemonize_stdio(void)
+{
+    if (!conf.daemonize) {
+        return;
+    }
+    /* The daemon's stdio is /dev/null: a terminal port would be lost. */
+    for (guint i = 0; i < conf.serial->len; i++) {
+        const char *spec = g_ptr_array_index(conf.serial, i);
+        if (uses_stdio(spec)) {
+            loc_set_cmdline("-serial", spec);
+            error_report("cannot use stdio with -daemonize");
+            exit(1);
+        }
+    }
+    for (guint i = 0; i < conf.chardev->len; i++) {
+        const char *spec = g_ptr_array_index(conf.chardev, i);
+        if (uses_stdio(spec)) {
+            loc_set_cmdline("-chardev", spec);
+            error_report("cannot use stdio with -daemonize");
+            exit(1);
+        }
+    }
+    if (!conf.nographic) {
+        return;
+    }
+    /* QEMU allows -nographic with -daemonize only when nothing is left
+     * on the terminal, i.e. every port was redirected explicitly. */
+    /* The default monitor and parallel port would stay on the terminal;
+     * qvmm has no -monitor/-parallel to move them, so -nodefaults it is. */
+    if (!conf.nodefaults) {
+        error_report("-nographic cannot be used with -daemonize");
+        exit(1);
+    }
+}
+
+/* ---- -name ---- */
+
+static void configure_name(void)
+{
+    static const char *const keys[] = {
+        "guest", "process", "debug-threads", NULL
+    };
+    g_autoptr(GError) err = NULL;
+    g_autoptr(QOpts) opts = NULL;
+    const char *process;
+    bool debug_threads;
+
+    if (!conf.name) {
+        return;
+    }
+    loc_set_cmdline("-name", conf.name_arg);
+    opts = qopts_parse(conf.name->str, "guest", &err);
+    if (!opts || !qopts_check_keys(opts, keys, &err) ||
+        !qopts_get_bool(opts, "debug-threads", false, &debug_threads, &err)) {
+        fatal(g_steal_pointer(&err));
+    }
+    process = qopts_get(opts, "process");
+    conf.process_name = process ? g_strdup(process) : NULL;
+    loc_clear();
+}
+
+/* ---- daemonize and pidfile ---- */
+
+/*
+ * Fork now; the parent waits until the child reports that the VM is set
+ * up (one byte 0), or exits 1 if the child dies first: the child's error
+ * message has gone to the inherited stderr by then.
+ */
+static void daemonize_start(void)
+{
+    int fds[2];
+    pid_t pid;
+
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        error_report("pipe: %s", g_strerror(errno));
+        exit(1);
+    }
+    pid = fork();
+    if (pid < 0) {
+        error_report("fork: %s", g_strerror(errno));
+        exit(1);
+    }
+    if (pid > 0) {
+        char status = 1;
+        ssize_t n;
+
+        close(fds[1]);
+        do {
+            n = read(fds[0], &status, 1);
+        } while (n < 0 && errno == EINTR);
+        _exit(n == 1 && status == 0 ? 0 : 1);
+    }
+    close(fds[0]);
+    daemon_pipe = fds[1];
+    setsid();
+    pid = fork();
+    if (pid < 0) {
+        error_report("fork: %s", g_strerror(errno));
+        exit(1);
+    }
+    if (pid > 0) {
+        _exit(0);      /* the grandchild is the daemon, free of the tty */
+    }
+    umask(027);
+}
+
+static void daemonize_done(void)
+{
+    char ok = 0;
+    int null;
+
+    if (daemon_pipe < 0) {
+        return;
+    }
+    null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(null, 2);
+        close(null);
+    }
+    if (write(daemon_pipe, &ok, 1) != 1) {
+        exit(1);
+    }
+    close(daemon_pipe);
+    daemon_pipe = -1;
+    if (chdir("/") < 0) {
+        /* nothing relative is opened after this point */
+    }
+}
+
+static void write_pidfile(void)
+{
+    g_autofree char *pid = g_strdup_printf("%d\n", getpid());
+    int fd;
+
+    fd = open(conf.pidfile, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        error_report("cannot create PID file: Could not create '%s': %s",
+                     conf.pidfile, g_strerror(errno));
+        exit(1);
+    }
+    /* The fd stays open for the life of the process to hold the lock. */
+    if (lockf(fd, F_TLOCK, 0) < 0) {
+        error_report("cannot create PID file: Cannot lock pid file: %s",
+                     g_strerror(errno));
+        exit(1);
+    }
+    if (ftruncate(fd, 0) < 0 || write(fd, pid, strlen(pid)) !=
+        (ssize_t)strlen(pid)) {
+        error_report("cannot create PID file: Failed to write pid file");
+        exit(1);
+    }
+    pidfile_written = realpath(conf.pidfile, NULL);
+}
+
+static void cleanup_at_exit(void)
+{
+    qemu_chr_restore_terminal();
+    if (pidfile_written) {
+        unlink(pidfile_written);
+        free(pidfile_written);
+        pidfile_written = NULL;
+    }
+}
+
+/* ---- devices ---- */
+
+static void create_devices(void)
+{
+    for (guint i = 0; i < conf.device->len; i++) {
+        g_autoptr(QOpts) opts = parse_opts_or_exit("-device",
+            g_ptr_array_index(conf.device, i), "driver");
+        g_autoptr(GError) err = NULL;
+
+        if (!qdev_new_from_opts(opts, &err)) {
+            fatal(g_steal_pointer(&err));
+        }
+        loc_clear();
+    }
+}
+
+/* "-device help" and "-device TYPE,help" print and exit before any setup. */
+static void handle_device_help(void)
+{
+    for (guint i = 0; i < conf.device->len; i++) {
+        g_autoptr(QOpts) opts = parse_opts_or_exit("-device",
+            g_ptr_array_index(conf.device, i), "driver");
+
+        if (qdev_device_help(opts)) {
+            exit(0);
+        }
+        loc_clear();
+    }
+}
+
+/* ---- the rest of the machine ---- */
+
+static void configure_cpu(PCMachineConfig *mc)
+{
+    const MachineSMPProps pc = {
+        .name = PC_MACHINE_NAME,
+        .max_cpus = PC_MACHINE_MAX_CPUS,
+        .dies_supported = true,
+    };
+    g_autoptr(GError) err = NULL;
+
+    if (conf.cpu && !strcmp(conf.cpu, "help")) {
+        x86_cpu_list();
+        exit(0);
+    }
+    /* QEMU checks the topology first, and reports neither with a location. */
+    if (!machine_smp_apply(conf.smp, &pc, &mc->topo, &err) ||
+        !x86_cpu_parse(conf.cpu ? conf.cpu : "host", &mc->cpu, &err)) {
+        fatal(g_steal_pointer(&err));
+    }
+}
+
+static void check_kernel_options(void)
+{
+    if (!conf.kernel) {
+        if (conf.append) {
+            error_report("-append only allowed with -kernel option");
+            exit(1);
+        }
+        if (conf.initrd) {
+            error_report("-initrd only allowed with -kernel option");
+            exit(1);
+        }
+        if (!conf.start_paused) {
+            error_report("no -kernel given: qvmm has no firmware and boots "
+                         "only a kernel it loads itself");
+            exit(1);
+        }
+    }
+}
+
+static void vm_start(void)
+{
+    kvm_vcpus_resume();
+    runstate_set(RUN_STATE_RUNNING);
+}
+
+static void vm_stop(void)
+{
+    kvm_vcpus_pause();
+}
+
+int main(int argc, char **argv)
+{
+    PCMachineConfig mc = { 0 };
+    g_autoptr(GError) err = NULL;
+    uint64_t maxmem;
+    int status = 0;
+
+    error_set_progname(argv[0]);
+    parse_command_line(argc, argv);
+    handle_device_help();
+    configure_machine();
+    configure_accelerator();
+    configure_cpu(&mc);
+    create_objects();
+    mc.ram_size = parse_memory(&maxmem);
+    configure_ram_backend(&mc);
+    check_daemonize_stdio();
+    configure_name();
+    check_kernel_options();     /* qvmm's own check comes after QEMU's */
+    mc.kernel = conf.kernel;
+    mc.initrd = conf.initrd;
+    mc.cmdline = conf.append ? conf.append : "";
+    mc.mem_path = conf.mem_path;
+    mc.mem_prealloc = conf.mem_prealloc;
+
+    if (conf.daemonize) {
+        daemonize_start();
+    }
+    atexit(cleanup_at_exit);
+    qemu_init_main_loop();
+    if (conf.process_name) {
+        prctl(PR_SET_NAME, conf.process_name);
+    }
+    if (conf.pidfile) {
+        write_pidfile();
+    }
+    /* Frontends attach later; QEMU sends the mux's open event only then. */
+    qemu_chr_suspend_mux_open();
+    create_chardevs();
+    create_serial_ports(&mc);
+    /* After the chardevs: Ctrl-C must still kill a wait=on server wait.
+     * Before any thread: the signals must be blocked in all of them. */
+    qemu_init_signals();
+
+    if (!kvm_init(&err)) {
+        fatal(g_steal_pointer(&err));
+    }
+    if (!pc_machine_init(&mc, &err)) {
+        fatal(g_steal_pointer(&err));
+    }
+    create_devices();
+    if (!pc_machine_done(&err)) {
+        fatal(g_steal_pointer(&err));
+    }
+    qemu_chr_resume_mux_open();
+    runstate_set_hooks(&(RunstateHooks) {
+        .reset = pc_machine_reset,
+        .powerdown = pc_machine_powerdown,
+        .vm_stop = vm_stop,
+        .vm_start = vm_start,
+    });
+    qemu_chr_wait_connected_all();
+    kvm_start_vcpu_threads();
+    if (!conf.start_paused) {
+        vm_start();
+    }
+    daemonize_done();
+
+    while (!main_loop_should_exit(&status)) {
+        g_main_context_iteration(NULL, TRUE);
+    }
+    qemu_chr_cleanup_all();
+    exit(status);
+}
