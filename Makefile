@@ -1,0 +1,80 @@
+# Thin wrapper around meson.  `make run` and `make check` work on a fresh
+# Debian 12 machine: they install the Debian packages that are missing.
+
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# To build qvmm.
+BUILD_DEPS := gcc make meson ninja-build pkg-config libglib2.0-dev \
+              libjson-glib-dev libaio-dev libslirp-dev check python3
+# To run every test tier: QEMU for side-by-side runs, the kernel source and
+# its build tools for the linux tier, sanitizer runtimes for the ASan pass.
+TEST_DEPS  := qemu-system-x86 socat util-linux iproute2 valgrind \
+              linux-source-6.1 bc flex bison libelf-dev libssl-dev xz-utils \
+              cpio libclang-rt-14-dev
+
+.PHONY: all deps test-deps build run check check-unit check-asan asan-build clean
+
+all: build
+
+# Install whatever is missing, in one apt-get call.
+define apt_install
+	@missing=$$(for p in $(1); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+	        grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "Installing:" $$missing; \
+	    $(SUDO) apt-get update -q && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
+	fi
+endef
+
+deps:
+	$(call apt_install,$(BUILD_DEPS))
+
+test-deps: deps
+	$(call apt_install,$(TEST_DEPS))
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+# Boot the demo guest: it prints what it sees and powers off.
+run: build
+	$(BUILD)/qvmm -enable-kvm -m 256 -smp 2 -nographic \
+	    -kernel $(BUILD)/tests/guest/demo.elf \
+	    -append "console=ttyS0 hello from make run"
+
+# Every tier, then the unit tier again under ASan and UBSan; one closing
+# "N passed, N failed" line counts both runs.
+check: test-deps build asan-build
+	@s1=0; s2=0; \
+	meson test -C $(BUILD) --no-rebuild --print-errorlogs \
+	    --suite unit --suite kvm --suite kvm-qemu --suite functional \
+	    --suite linux || s1=$$?; \
+	$(ASAN_ENV) meson test -C $(BUILD_ASAN) --no-rebuild --print-errorlogs \
+	    --suite unit || s2=$$?; \
+	python3 tests/summary.py $(BUILD) $(BUILD_ASAN); \
+	[ $$s1 = 0 ] && [ $$s2 = 0 ]
+
+check-unit: build
+	meson test -C $(BUILD) --no-rebuild --print-errorlogs --suite unit
+
+ASAN_ENV := ASAN_OPTIONS=detect_leaks=1 \
+            UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+
+asan-build: test-deps
+	[ -f $(BUILD_ASAN)/build.ninja ] || \
+	    meson setup $(BUILD_ASAN) -Dsanitize=address,undefined
+	ninja -C $(BUILD_ASAN)
+
+# The unit tier under AddressSanitizer and UBSan alone.
+check-asan: asan-build
+	$(ASAN_ENV) meson test -C $(BUILD_ASAN) --no-rebuild --print-errorlogs \
+	    --suite unit; s=$$?; python3 tests/summary.py $(BUILD_ASAN); exit $$s
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN)
