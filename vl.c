@@ -514,7 +514,8 @@ static void create_objects(void)
             exit(1);
         }
         if (!hostmem_is_backend_type(type)) {
-            error_report("invalid object type: %s", type);
+            error_report("Parameter 'qom-type' does not accept value '%s'",
+                         type);
             exit(1);
         }
         if (!hostmem_create(opts, &err)) {
@@ -603,8 +604,8 @@ static void configure_ram_backend(PCMachineConfig *mc)
         exit(1);
     }
     if (conf.mem && b->size != mc->ram_size) {
-        error_report("Size specified by -m option must match size of "
-                     "explicitly specified 'memory-backend' property");
+        error_report("Machine memory size does not match the size of the "
+                     "memory backend");
         exit(1);
     }
     if (conf.mem_path) {

@@ -466,6 +466,17 @@ LATE = ["-display", "none", "-S", "-kernel", "{G}/hello.elf",
 #   rc: expected exit status (1)
 ERROR_CASES = [
     ("invalid-option", ["-foo"], ["{P}-foo: invalid option"], {}),
+    ("object-invalid-type", ["-object", "foo,id=x"],
+     ["{P}-object foo,id=x: Parameter 'qom-type' does not accept value "
+      "'foo'"], {}),
+    ("memory-backend-not-found", ["-machine", "memory-backend=nope"] + LATE,
+     ["{P}Memory backend 'nope' not found"], {}),
+    ("memory-backend-size-mismatch",
+     ["-object", "memory-backend-ram,id=m0,size=64M",
+      "-machine", "memory-backend=m0", "-m", "32"] + LATE,
+     ["{P}Machine memory size does not match the size of the memory "
+      "backend"], {}),
+
     ("invalid-option-dashdash", ["--foo"], ["{P}--foo: invalid option"], {}),
     ("m-requires-argument", ["-m"], ["{P}-m: requires an argument"], {}),
     ("kernel-requires-argument", ["-kernel"],
@@ -974,6 +985,32 @@ def boot_maxmem_without_slots(t):
                          "-m", "512M,maxmem=1G"), d,
               timeout=t.boot_timeout())
     expect_hello(t, r, r.out)
+
+
+@case
+def boot_memory_backends(t):
+    """Guest RAM from each -object memory-backend-* and from -mem-path."""
+    t.need_kvm()
+    variants = [
+        ("memfd", ["-object", "memory-backend-memfd,id=m0,size=64M",
+                   "-machine", "memory-backend=m0"]),
+        ("ram", ["-object", "memory-backend-ram,id=m0,size=64M",
+                 "-M", "pc,memory-backend=m0", "-m", "64M"]),
+        ("file-dir", ["-object",
+                      "memory-backend-file,id=m0,size=64M,mem-path={D}",
+                      "-machine", "memory-backend=m0"]),
+        ("mem-path", ["-m", "64", "-mem-path", "{D}", "-mem-prealloc"]),
+    ]
+    for name, extra in variants:
+        d = t.newdir("hostmem-" + name)
+        extra = [a.replace("{D}", d) for a in extra]
+        r = t.run(hello_args(t, "-display", "none", "-serial", "stdio",
+                             *extra), d, timeout=t.boot_timeout())
+        expect_hello(t, r, r.out)
+        # A backing file in a directory is unlinked: nothing is left.
+        left = [f for f in os.listdir(d) if f.startswith("qvmm_back_mem")]
+        if left:
+            raise Fail("%s: backing file left behind: %s" % (name, left))
 
 
 @case
