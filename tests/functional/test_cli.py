@@ -109,6 +109,8 @@ GUESTS = {
     "spin.elf": (b"\xEB\xFE", b"spinning\n"),
     # 0xfe to the i8042 command port: system reset
     "reset.elf": (b"\xB0\xFE\xE6\x64" + HLT_FOREVER, b"resetting\n"),
+    # fwait in ring 0: KVM's instruction emulator here cannot run it
+    "emulfail.elf": (b"\x9B" + HLT_FOREVER, b"about to fail\n"),
 }
 
 
@@ -1044,6 +1046,29 @@ def boot_built_poweroff(t):
 
 
 @case
+def no_shutdown_keeps_process(t):
+    """-no-shutdown: a guest power-off stops the VM instead of exiting."""
+    t.need_kvm()
+    path = t.guest_dir and os.path.join(t.guest_dir, "poweroff.elf")
+    if not path or not os.path.exists(path):
+        raise Skip("tests/guest poweroff.elf not built (--guest-dir)")
+    d = t.newdir("no-shutdown")
+    p = t.spawn(["-enable-kvm", "-display", "none", "-serial", "stdio",
+                 "-no-shutdown", "-kernel", path], d)
+    try:
+        p.wait_stdout("poweroff: entering S5", t.boot_timeout())
+        time.sleep(1)
+        if not p.alive():
+            raise Fail("qvmm exited (%s) despite -no-shutdown"
+                       % p.p.returncode)
+    finally:
+        p.terminate(signal.SIGTERM)
+    r = p.wait(timeout=15)
+    t.expect_rc(r, 0)
+    t.expect_lines("stderr", r.err_lines, [t.signal_re(signal.SIGTERM)])
+
+
+@case
 def no_reboot(t):
     """-no-reboot: a guest reset ends qvmm with status 0."""
     t.need_kvm()
@@ -1128,6 +1153,40 @@ def signal_case(guest, sig, banner):
         t.expect_rc(r, 0)
         t.expect_lines("stderr", r.err_lines, [t.signal_re(sig)])
     return fn
+
+
+@case
+def emulation_failure_stops_vm(t):
+    """
+    KVM_EXIT_INTERNAL_ERROR: the suberror, the registers and the code
+    bytes at RIP are printed and the VM stops; as in QEMU the process stays
+    (a manager can still inspect it) until it is told to go.
+    """
+    t.need_kvm()
+    with open("/proc/cpuinfo") as f:
+        flags = f.read()
+    if re.search(r"\b(vmx|svm)\b", flags):
+        raise Skip("this host has hardware virtualisation, so ring 0 runs "
+                   "natively and fwait cannot provoke an emulation failure")
+    d = t.newdir("emulfail")
+    p = t.spawn(["-enable-kvm", "-display", "none", "-serial", "stdio",
+                 "-kernel", t.guests["emulfail.elf"]], d)
+    try:
+        p.wait_stdout("about to fail\n", t.boot_timeout())
+        p.wait_for("Code=", p.err, 15)
+        time.sleep(0.5)
+        if not p.alive():
+            raise Fail("qvmm exited (%s) instead of stopping the VM"
+                       % p.p.returncode)
+    finally:
+        p.terminate(signal.SIGTERM)
+    r = p.wait(timeout=15)
+    t.expect_rc(r, 0)
+    err = "\n".join(r.err_lines)
+    for needle in ("KVM internal error. Suberror: 1", "emulation failure",
+                   "RIP=", "EFER=", "<9b>"):
+        if needle not in err:
+            raise Fail("stderr lacks %r:\n%s" % (needle, err))
 
 
 for _sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
