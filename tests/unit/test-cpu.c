@@ -11,6 +11,7 @@
 #include "qemu/error-report.h"
 #include "target/i386/cpu.h"
 
+#include "capture.h"
 #include <check.h>
 
 #define SIG KVM_CPUID_FLAG_SIGNIFCANT_INDEX
@@ -105,24 +106,6 @@ static struct kvm_cpuid2 *fake_table(const FakeEntry *fe, size_t n)
     return t;
 }
 
-/* ---- capturing reports ---- */
-
-static FILE *cap_stream;
-static char *cap_buf;
-static size_t cap_len;
-
-static void capture_start(void)
-{
-    cap_stream = open_memstream(&cap_buf, &cap_len);
-    error_set_output(cap_stream);
-}
-
-static char *capture_end(void)
-{
-    error_set_output(NULL);
-    fclose(cap_stream);
-    return cap_buf;
-}
 
 /* ---- helpers ---- */
 

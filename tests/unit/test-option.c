@@ -6,27 +6,9 @@
 #include "qemu/error-report.h"
 #include "qemu/option.h"
 
+#include "capture.h"
 #include <check.h>
 
-/* ---- capturing what error-report prints ---- */
-
-static FILE *cap_stream;
-static char *cap_buf;
-static size_t cap_len;
-
-static void capture_start(void)
-{
-    cap_stream = open_memstream(&cap_buf, &cap_len);
-    error_set_output(cap_stream);
-}
-
-/* Returns what was printed since capture_start(); caller frees. */
-static char *capture_end(void)
-{
-    error_set_output(NULL);
-    fclose(cap_stream);
-    return cap_buf;
-}
 
 static void setup(void)
 {

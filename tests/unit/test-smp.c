@@ -6,24 +6,9 @@
 #include "qemu/error-report.h"
 #include "hw/boards.h"
 
+#include "capture.h"
 #include <check.h>
 
-static FILE *cap_stream;
-static char *cap_buf;
-static size_t cap_len;
-
-static void capture_start(void)
-{
-    cap_stream = open_memstream(&cap_buf, &cap_len);
-    error_set_output(cap_stream);
-}
-
-static char *capture_end(void)
-{
-    error_set_output(NULL);
-    fclose(cap_stream);
-    return cap_buf;
-}
 
 static CpuTopology parse_ok(const char *arg)
 {
