@@ -9,10 +9,11 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BUILD_DEPS := gcc make meson ninja-build pkg-config libglib2.0-dev \
               libjson-glib-dev libaio-dev libslirp-dev check python3
 # To run every test tier: QEMU for side-by-side runs, the kernel source and
-# its build tools for the linux tier, sanitizer runtimes for the ASan pass.
+# its build tools for the linux tier, gcc's sanitizer runtimes for the
+# ASan/UBSan pass.
 TEST_DEPS  := qemu-system-x86 socat util-linux iproute2 valgrind \
               linux-source-6.1 bc flex bison libelf-dev libssl-dev xz-utils \
-              cpio libclang-rt-14-dev
+              cpio libasan8 libubsan1
 
 .PHONY: all deps test-deps build run check check-unit check-asan asan-build clean
 
