@@ -9,10 +9,9 @@
 
 KVMState kvm_state = { .fd = -1, .vmfd = -1 };
 
-/* Addresses QEMU gives KVM for the VMX real-mode TSS and identity map:
- * just below the BIOS area at the top of 4 GiB, never RAM. */
-#define KVM_TSS_ADDR          0xfffbd000ULL
-#define KVM_IDENTITY_MAP_ADDR 0xfeffc000ULL
+/* The VMX real-mode identity map and TSS, in pages the e820 map reserves. */
+#define KVM_IDENTITY_MAP_ADDR PC_KVM_PRIVATE_ADDR
+#define KVM_TSS_ADDR          (PC_KVM_PRIVATE_ADDR + 0x1000)
 
 int kvm_ioctl(int fd, unsigned long req, void *arg)
 {

@@ -59,5 +59,6 @@ void pc_build_e820(E820Table *t, uint64_t below_4g, uint64_t above_4g)
         e820_add(t, PC_HIGH_MEM_ADDR, below_4g - PC_HIGH_MEM_ADDR,
                  E820_TYPE_RAM);
     }
+    e820_add(t, PC_KVM_PRIVATE_ADDR, PC_KVM_PRIVATE_SIZE, E820_TYPE_RESERVED);
     e820_add(t, PC_4G, above_4g, E820_TYPE_RAM);
 }

@@ -43,11 +43,12 @@ START_TEST(test_e820_small_vm)
     E820Table t;
 
     pc_build_e820(&t, 128 * MiB, 0);
-    ck_assert_uint_eq(t.count, 4);
+    ck_assert_uint_eq(t.count, 5);
     check_entry(&t, 0, 0, 0x9fc00, E820_TYPE_RAM);
     check_entry(&t, 1, 0x9fc00, 0x400, E820_TYPE_RESERVED);
     check_entry(&t, 2, 0xe0000, 0x20000, E820_TYPE_RESERVED);
     check_entry(&t, 3, 0x100000, 127 * MiB, E820_TYPE_RAM);
+    check_entry(&t, 4, 0xfeffc000, 0x4000, E820_TYPE_RESERVED);
 }
 END_TEST
 
@@ -58,9 +59,10 @@ START_TEST(test_e820_above_4g)
 
     pc_split_ram(6 * GiB, &below, &above);
     pc_build_e820(&t, below, above);
-    ck_assert_uint_eq(t.count, 5);
+    ck_assert_uint_eq(t.count, 6);
     check_entry(&t, 3, 0x100000, 3 * GiB - MiB, E820_TYPE_RAM);
-    check_entry(&t, 4, 4 * GiB, 3 * GiB, E820_TYPE_RAM);
+    check_entry(&t, 4, 0xfeffc000, 0x4000, E820_TYPE_RESERVED);
+    check_entry(&t, 5, 4 * GiB, 3 * GiB, E820_TYPE_RAM);
 }
 END_TEST
 
@@ -70,17 +72,17 @@ START_TEST(test_e820_tiny)
 
     /* Less than conventional memory: RAM is cut short, no high RAM. */
     pc_build_e820(&t, 512 * KiB, 0);
-    ck_assert_uint_eq(t.count, 3);
+    ck_assert_uint_eq(t.count, 4);
     check_entry(&t, 0, 0, 512 * KiB, E820_TYPE_RAM);
     check_entry(&t, 1, 0x9fc00, 0x400, E820_TYPE_RESERVED);
     check_entry(&t, 2, 0xe0000, 0x20000, E820_TYPE_RESERVED);
 
     pc_build_e820(&t, 1 * MiB, 0);
-    ck_assert_uint_eq(t.count, 3);
+    ck_assert_uint_eq(t.count, 4);
     check_entry(&t, 0, 0, 0x9fc00, E820_TYPE_RAM);
 
     pc_build_e820(&t, 0, 0);
-    ck_assert_uint_eq(t.count, 2);
+    ck_assert_uint_eq(t.count, 3);
     check_entry(&t, 0, 0x9fc00, 0x400, E820_TYPE_RESERVED);
 }
 END_TEST

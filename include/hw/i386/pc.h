@@ -30,6 +30,10 @@
 #define PC_ACPI_SIZE         0x20000
 #define PC_HIGH_MEM_ADDR     0x100000
 
+/* KVM's private pages for VMX real mode (identity map, then the TSS),
+ * where QEMU puts them, reserved in the e820 map. */
+#define PC_KVM_PRIVATE_ADDR  0xfeffc000ULL
+#define PC_KVM_PRIVATE_SIZE  0x4000
 #define PC_IOAPIC_ADDR       0xfec00000ULL
 #define PC_LAPIC_ADDR        0xfee00000ULL
 #define PC_PCI_HOLE_START    0xe0000000ULL  /* default max below 4 GiB */

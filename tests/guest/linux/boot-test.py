@@ -183,7 +183,8 @@ def qvmm_e820(mem_mib, boot):
     given = [(0x0, 0x9fbff, "usable"),
              (0x9fc00, 0x9ffff, "reserved"),
              (0xe0000, 0xfffff, "reserved"),
-             (0x100000, mem_mib * MiB - 1, "usable")]
+             (0x100000, mem_mib * MiB - 1, "usable"),
+             (0xfeffc000, 0xfeffffff, "reserved")]
     if boot != "pvh":
         return given
     merged = []
