@@ -82,9 +82,15 @@ struct RTCState {
 
 /* ---- clock ---- */
 
+/*
+ * A guest may write any year up to 9999, beyond int64 nanoseconds (2262):
+ * the arithmetic wraps, as with QEMU's unsigned base, instead of
+ * overflowing.
+ */
 static int64_t rtc_guest_ns(RTCState *s)
 {
-    return s->base_ns + (qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) - s->base_clock);
+    return (int64_t)((uint64_t)s->base_ns +
+        (uint64_t)(qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) - s->base_clock));
 }
 
 static void rtc_set_guest_ns(RTCState *s, int64_t ns)
@@ -195,8 +201,8 @@ static void rtc_set_time_from_cmos(RTCState *s, int64_t phase_ns)
     struct tm tm;
 
     rtc_cmos_to_tm(s, &tm);
-    rtc_set_guest_ns(s, (int64_t)timegm(&tm) * NANOSECONDS_PER_SECOND +
-                     phase_ns);
+    rtc_set_guest_ns(s, (int64_t)((uint64_t)timegm(&tm) *
+                                  NANOSECONDS_PER_SECOND + phase_ns));
 }
 
 /* ---- interrupts and timers ---- */
