@@ -14,6 +14,7 @@
 #include "hw/i386/machine.h"
 #include "sysemu/hostmem.h"
 #include "sysemu/kvm.h"
+#include "sysemu/qtest.h"
 #include "sysemu/runstate.h"
 #include "target/i386/cpu.h"
 #include <sys/file.h>
@@ -30,7 +31,7 @@ typedef enum OptionId {
     OPT_DISPLAY, OPT_VGA, OPT_NODEFAULTS, OPT_NO_USER_CONFIG, OPT_SERIAL,
     OPT_CHARDEV, OPT_NO_REBOOT, OPT_NO_SHUTDOWN, OPT_DAEMONIZE, OPT_PIDFILE,
     OPT_MEM_PATH, OPT_MEM_PREALLOC, OPT_DEVICE, OPT_VERSION, OPT_HELP,
-    OPT_S, OPT_OBJECT,
+    OPT_S, OPT_OBJECT, OPT_QTEST, OPT_QTEST_LOG,
 } OptionId;
 
 typedef struct QemuOption {
@@ -75,13 +76,14 @@ static const QemuOption options[] = {
     { "h", false, OPT_HELP },
     { "S", false, OPT_S },
     { "object", true, OPT_OBJECT },
+    { "qtest", true, OPT_QTEST },
+    { "qtest-log", true, OPT_QTEST_LOG },
     /* known to QEMU, not (yet) to qvmm */
     { "drive", true, OPT_UNSUPPORTED }, { "blockdev", true, OPT_UNSUPPORTED },
     { "netdev", true, OPT_UNSUPPORTED }, { "nic", true, OPT_UNSUPPORTED },
     { "net", true, OPT_UNSUPPORTED }, { "qmp", true, OPT_UNSUPPORTED },
     { "qmp-pretty", true, OPT_UNSUPPORTED }, { "mon", true, OPT_UNSUPPORTED },
-    { "monitor", true, OPT_UNSUPPORTED }, { "qtest", true, OPT_UNSUPPORTED },
-    { "qtest-log", true, OPT_UNSUPPORTED },
+    { "monitor", true, OPT_UNSUPPORTED },
     { "hda", true, OPT_UNSUPPORTED }, { "hdb", true, OPT_UNSUPPORTED },
     { "cdrom", true, OPT_UNSUPPORTED }, { "boot", true, OPT_UNSUPPORTED },
     { "bios", true, OPT_UNSUPPORTED }, { "global", true, OPT_UNSUPPORTED },
@@ -125,6 +127,10 @@ typedef struct VMConfig {
     const char *memory_backend; /* -machine memory-backend= */
     bool display_none;
     char *process_name;        /* -name process= */
+    GPtrArray *accel_names;    /* accelerators to try, in order */
+    GPtrArray *accel_specs;    /* the -accel argument each came from, or
+                                * NULL for -machine accel= */
+    const char *qtest_chardev, *qtest_log;
 } VMConfig;
 
 static VMConfig conf;
@@ -319,6 +325,8 @@ static void handle_option(const QemuOption *o, const char *arg)
     case OPT_HELP: print_help(); exit(0);
     case OPT_S: conf.start_paused = true; break;
     case OPT_OBJECT: g_ptr_array_add(conf.object, (char *)arg); break;
+    case OPT_QTEST: conf.qtest_chardev = arg; break;
+    case OPT_QTEST_LOG: conf.qtest_log = arg; break;
     }
 }
 
@@ -367,8 +375,12 @@ static const char *const known_accels[] = {
     "kvm", "tcg", "qtest", "xen", "hax", "hvf", "whpx", "nvmm", NULL
 };
 
-/* One -accel entry: "kvm[,kernel-irqchip=on]".  Returns whether it is kvm. */
-static bool check_accel(const char *spec)
+/*
+ * Check one accelerator entry, "kvm[,kernel-irqchip=on]", and add its name
+ * to the list tried at start-up.  Names QEMU knows but qvmm lacks (tcg)
+ * may stand in a fallback list; they are refused only if reached.
+ */
+static void check_accel(const char *spec, const char *from_option)
 {
     g_autoptr(GError) err = NULL;
     g_autoptr(QOpts) opts = qopts_parse(spec, "accel", &err);
@@ -389,39 +401,84 @@ static bool check_accel(const char *spec)
             exit(1);
         }
     }
-    if (strcmp(name, "kvm") != 0) {
-        error_report("accelerator '%s' is not supported by qvmm (only kvm)",
-                     name);
-        exit(1);
-    }
     irqchip = qopts_get(opts, "kernel-irqchip");
     if (irqchip && strcmp(irqchip, "on") != 0) {
         error_report("kernel-irqchip=%s is not supported by qvmm (only on)",
                      irqchip);
         exit(1);
     }
-    return true;
+    g_ptr_array_add(conf.accel_names, g_strdup(name));
+    g_ptr_array_add(conf.accel_specs, (char *)from_option);
 }
 
 static void configure_accelerator(void)
 {
+    conf.accel_names = g_ptr_array_new_with_free_func(g_free);
+    conf.accel_specs = g_ptr_array_new();
     if (conf.machine_accel && conf.accel->len) {
         error_report("The -accel and \"-machine accel=\" options are "
                      "incompatible");
         exit(1);
     }
     if (conf.machine_accel) {
-        /* accel=kvm:tcg is a fallback list: kvm first is all qvmm can do. */
         g_auto(GStrv) list = g_strsplit(conf.machine_accel, ":", -1);
-        check_accel(list[0]);
-        return;
+        for (unsigned i = 0; list[i]; i++) {
+            check_accel(list[i], NULL);
+        }
     }
     for (guint i = 0; i < conf.accel->len; i++) {
         const char *spec = g_ptr_array_index(conf.accel, i);
         loc_set_cmdline("-accel", spec);
-        check_accel(spec);
+        check_accel(spec, spec);
         loc_clear();
     }
+    if (!conf.accel_names->len) {
+        /* QEMU would default to tcg; KVM is qvmm's only CPU. */
+        g_ptr_array_add(conf.accel_names, g_strdup("kvm"));
+        g_ptr_array_add(conf.accel_specs, NULL);
+    }
+}
+
+static bool accel_listed(const char *name)
+{
+    for (guint i = 0; i < conf.accel_names->len; i++) {
+        if (!strcmp(g_ptr_array_index(conf.accel_names, i), name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Try the accelerators in order; the first that starts is used. */
+static void init_accelerator(void)
+{
+    g_autoptr(GError) kvm_err = NULL;
+
+    for (guint i = 0; i < conf.accel_names->len; i++) {
+        const char *name = g_ptr_array_index(conf.accel_names, i);
+
+        if (!strcmp(name, "kvm")) {
+            if (kvm_init(&kvm_err)) {
+                return;
+            }
+            continue;
+        }
+        if (!strcmp(name, "qtest")) {
+            qtest_accel_init();
+            return;
+        }
+        if (!kvm_err) {
+            if (g_ptr_array_index(conf.accel_specs, i)) {
+                loc_set_cmdline("-accel",
+                                g_ptr_array_index(conf.accel_specs, i));
+            }
+            error_report("accelerator '%s' is not supported by qvmm (only "
+                         "kvm and qtest)", name);
+            exit(1);
+        }
+        break;
+    }
+    fatal(g_steal_pointer(&kvm_err));
 }
 
 static void configure_machine(void)
@@ -919,7 +976,7 @@ static void check_kernel_options(void)
             error_report("-initrd only allowed with -kernel option");
             exit(1);
         }
-        if (!conf.start_paused) {
+        if (!conf.start_paused && !accel_listed("qtest")) {
             error_report("no -kernel given: qvmm has no firmware and boots "
                          "only a kernel it loads itself");
             exit(1);
@@ -929,13 +986,17 @@ static void check_kernel_options(void)
 
 static void vm_start(void)
 {
-    kvm_vcpus_resume();
+    if (kvm_enabled()) {
+        kvm_vcpus_resume();
+    }
     runstate_set(RUN_STATE_RUNNING);
 }
 
 static void vm_stop(void)
 {
-    kvm_vcpus_pause();
+    if (kvm_enabled()) {
+        kvm_vcpus_pause();
+    }
 }
 
 int main(int argc, char **argv)
@@ -982,9 +1043,7 @@ int main(int argc, char **argv)
      * Before any thread: the signals must be blocked in all of them. */
     qemu_init_signals();
 
-    if (!kvm_init(&err)) {
-        fatal(g_steal_pointer(&err));
-    }
+    init_accelerator();
     if (!pc_machine_init(&mc, &err)) {
         fatal(g_steal_pointer(&err));
     }
@@ -993,6 +1052,10 @@ int main(int argc, char **argv)
         fatal(g_steal_pointer(&err));
     }
     qemu_chr_resume_mux_open();
+    if (conf.qtest_chardev &&
+        !qtest_server_init(conf.qtest_chardev, conf.qtest_log, &err)) {
+        fatal(g_steal_pointer(&err));
+    }
     runstate_set_hooks(&(RunstateHooks) {
         .reset = pc_machine_reset,
         .powerdown = pc_machine_powerdown,
@@ -1000,7 +1063,9 @@ int main(int argc, char **argv)
         .vm_start = vm_start,
     });
     qemu_chr_wait_connected_all();
-    kvm_start_vcpu_threads();
+    if (kvm_enabled()) {
+        kvm_start_vcpu_threads();
+    }
     if (!conf.start_paused) {
         vm_start();
     }

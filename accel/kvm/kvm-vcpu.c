@@ -98,11 +98,6 @@ unsigned kvm_vcpu_count(void)
     return kvm_state.nvcpus;
 }
 
-uint32_t kvm_vcpu_apic_id(unsigned index)
-{
-    return kvm_state.vcpus[index].apic_id;
-}
-
 int kvm_vcpu_thread_id(unsigned index)
 {
     return kvm_state.vcpus[index].tid;

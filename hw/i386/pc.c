@@ -51,12 +51,14 @@ static bool map_ram(GError **errp)
     b->used = true;
     pcms.ram = b->hva;
     pc_split_ram(pcms.cfg->ram_size, &pcms.below_4g, &pcms.above_4g);
-    if (!kvm_set_user_memory(0, pcms.below_4g, pcms.ram, errp)) {
+    if (kvm_enabled() &&
+        !kvm_set_user_memory(0, pcms.below_4g, pcms.ram, errp)) {
         return false;
     }
     guest_ram_add_block(0, pcms.below_4g, pcms.ram, "pc.ram");
     if (pcms.above_4g) {
-        if (!kvm_set_user_memory(PC_4G, pcms.above_4g,
+        if (kvm_enabled() &&
+            !kvm_set_user_memory(PC_4G, pcms.above_4g,
                                  pcms.ram + pcms.below_4g, errp)) {
             return false;
         }
@@ -97,7 +99,8 @@ bool pc_machine_init(PCMachineConfig *cfg, GError **errp)
     if (!map_ram(errp)) {
         return false;
     }
-    if (!kvm_create_vcpus(&cfg->topo, &cfg->cpu, errp)) {
+    /* Under qtest there are no vCPUs: the test program plays the guest. */
+    if (kvm_enabled() && !kvm_create_vcpus(&cfg->topo, &cfg->cpu, errp)) {
         return false;
     }
     return create_isa_devices(errp);
@@ -106,7 +109,7 @@ bool pc_machine_init(PCMachineConfig *cfg, GError **errp)
 /* Everything firmware and boot loader would put in RAM, then the CPUs. */
 static bool load_guest(GError **errp)
 {
-    unsigned n = kvm_vcpu_count();
+    unsigned n = pcms.cfg->topo.cpus;
     g_autofree uint32_t *apic_ids = g_new(uint32_t, n);
     AcpiBuildConfig acpi = {
         .ncpus = n, .apic_ids = apic_ids, .nserial = pcms.cfg->nserial,
@@ -120,7 +123,7 @@ static bool load_guest(GError **errp)
     };
 
     for (unsigned i = 0; i < n; i++) {
-        apic_ids[i] = kvm_vcpu_apic_id(i);
+        apic_ids[i] = x86_apicid_from_cpu_idx(&pcms.cfg->topo, i);
     }
     pc_build_e820(&pcms.e820, pcms.below_4g, pcms.above_4g);
     boot.rsdp_addr = acpi_build_tables(&acpi, errp);
@@ -130,7 +133,7 @@ static bool load_guest(GError **errp)
     if (boot.kernel_filename && !pc_load_kernel(&boot, &pcms.boot, errp)) {
         return false;
     }
-    return kvm_reset_vcpus(&pcms.boot, errp);
+    return !kvm_enabled() || kvm_reset_vcpus(&pcms.boot, errp);
 }
 
 bool pc_machine_done(GError **errp)
@@ -144,7 +147,9 @@ void pc_machine_reset(void)
 
     qemu_devices_reset();
     qdev_reset_all();
-    kvm_reset_irqchip();
+    if (kvm_enabled()) {
+        kvm_reset_irqchip();
+    }
     if (!load_guest(&err)) {
         /* The files were readable at start-up; now they are not. */
         error_report_err(g_steal_pointer(&err));

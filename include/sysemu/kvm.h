@@ -24,7 +24,6 @@ bool kvm_set_user_memory(uint64_t gpa, uint64_t size, void *hva,
 bool kvm_create_vcpus(const CpuTopology *topo, const struct X86CPUDef *cpu,
                       GError **errp);
 unsigned kvm_vcpu_count(void);
-uint32_t kvm_vcpu_apic_id(unsigned index);
 /* Host thread id of a vCPU (query-cpus-fast), 0 before it started. */
 int kvm_vcpu_thread_id(unsigned index);
 
