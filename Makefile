@@ -3,6 +3,7 @@
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
+BUILD_FUZZ ?= build-fuzz
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # To build qvmm.
@@ -10,12 +11,13 @@ BUILD_DEPS := gcc make meson ninja-build pkg-config libglib2.0-dev \
               libjson-glib-dev libaio-dev libslirp-dev check python3
 # To run every test tier: QEMU for side-by-side runs, the kernel source and
 # its build tools for the linux tier, gcc's sanitizer runtimes for the
-# ASan/UBSan pass.
+# ASan/UBSan pass, clang and its libFuzzer for the fuzzing run.
 TEST_DEPS  := qemu-system-x86 socat util-linux iproute2 valgrind \
               linux-source-6.1 bc flex bison libelf-dev libssl-dev xz-utils \
-              cpio libasan8 libubsan1
+              cpio libasan8 libubsan1 clang libclang-rt-14-dev
 
-.PHONY: all deps test-deps build run check check-unit check-asan asan-build clean
+.PHONY: all deps test-deps build run check check-unit check-asan asan-build \
+        fuzz-build check-fuzz check-qtest-qemu clean
 
 all: build
 
@@ -49,17 +51,33 @@ run: build
 	    -kernel $(BUILD)/tests/guest/demo.elf \
 	    -append "console=ttyS0 hello from make run"
 
-# Every tier, then the unit tier again under ASan and UBSan; one closing
-# "N passed, N failed" line counts both runs.
-check: test-deps build asan-build
-	@s1=0; s2=0; \
+# Every tier, the unit and qtest tiers again under ASan and UBSan (a
+# sanitizer report in qvmm fails the qtest teardown), and a short fuzzing
+# run; one closing "N passed, N failed" line counts all three.
+check: test-deps build asan-build fuzz-build
+	@s1=0; s2=0; s3=0; \
 	meson test -C $(BUILD) --no-rebuild --print-errorlogs \
-	    --suite unit --suite kvm --suite kvm-qemu --suite functional \
-	    --suite linux || s1=$$?; \
+	    --suite unit --suite qtest --suite qtest-qemu --suite kvm \
+	    --suite kvm-qemu --suite functional --suite linux || s1=$$?; \
 	$(ASAN_ENV) meson test -C $(BUILD_ASAN) --no-rebuild --print-errorlogs \
-	    --suite unit || s2=$$?; \
-	python3 tests/summary.py $(BUILD) $(BUILD_ASAN); \
-	[ $$s1 = 0 ] && [ $$s2 = 0 ]
+	    --suite unit --suite qtest || s2=$$?; \
+	meson test -C $(BUILD_FUZZ) --no-rebuild --print-errorlogs \
+	    --suite fuzz || s3=$$?; \
+	python3 tests/summary.py $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ); \
+	[ $$s1 = 0 ] && [ $$s2 = 0 ] && [ $$s3 = 0 ]
+
+# The qtest tests that QEMU's pc machine shares, against qemu-system-x86_64.
+check-qtest-qemu: test-deps build
+	meson test -C $(BUILD) --no-rebuild --print-errorlogs --suite qtest-qemu
+
+# The qtest protocol fuzzer (libFuzzer needs clang); only its target is built.
+fuzz-build: test-deps
+	[ -f $(BUILD_FUZZ)/build.ninja ] || \
+	    CC=clang meson setup $(BUILD_FUZZ) -Dfuzzing=true
+	ninja -C $(BUILD_FUZZ) tests/fuzz/fuzz-qtest
+
+check-fuzz: fuzz-build
+	meson test -C $(BUILD_FUZZ) --no-rebuild --print-errorlogs --suite fuzz
 
 check-unit: build
 	meson test -C $(BUILD) --no-rebuild --print-errorlogs --suite unit
@@ -72,10 +90,11 @@ asan-build: test-deps
 	    meson setup $(BUILD_ASAN) -Dsanitize=address,undefined
 	ninja -C $(BUILD_ASAN)
 
-# The unit tier under AddressSanitizer and UBSan alone.
+# The unit and qtest tiers under AddressSanitizer and UBSan alone.
 check-asan: asan-build
 	$(ASAN_ENV) meson test -C $(BUILD_ASAN) --no-rebuild --print-errorlogs \
-	    --suite unit; s=$$?; python3 tests/summary.py $(BUILD_ASAN); exit $$s
+	    --suite unit --suite qtest; s=$$?; \
+	python3 tests/summary.py $(BUILD_ASAN); exit $$s
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
