@@ -31,7 +31,20 @@
 #define RES_IO               0x47   /* small, type 8, 7 bytes */
 #define RES_END_TAG          0x79   /* small, type 0xf, 1 byte */
 #define RES_MEMORY32_FIXED   0x86   /* large, type 6 */
+#define RES_DWORD_ADDRESS    0x87   /* large, type 7 */
+#define RES_WORD_ADDRESS     0x88   /* large, type 8 */
 #define RES_EXT_INTERRUPT    0x89   /* large, type 9 */
+#define RES_QWORD_ADDRESS    0x8a   /* large, type 0xa */
+
+/* Address space descriptors: resource type and general flags (6.4.3.5) */
+#define ADDR_SPACE_MEMORY    0
+#define ADDR_SPACE_IO        1
+#define ADDR_SPACE_BUS       2
+/* ResourceProducer, PosDecode, MinFixed, MaxFixed */
+#define ADDR_GFLAGS_WINDOW   ((1 << 2) | (1 << 3))
+#define ADDR_IO_ENTIRE_RANGE 3
+#define ADDR_MEM_RW          1
+#define ADDR_MEM_CACHEABLE   (1 << 1)
 
 typedef enum AmlKind {
     AML_PLAIN,          /* bytes are final */
@@ -419,6 +432,57 @@ Aml *aml_memory32_fixed(uint32_t base, uint32_t size, bool read_write)
     put_le(aml->body, base, 4);
     put_le(aml->body, size, 4);
     return aml;
+}
+
+/*
+ * A Word/DWord/QWord Address Space Descriptor for a bridge window:
+ * granularity 0, [min, max], no translation, length max - min + 1.
+ */
+static Aml *aml_address_space(uint8_t tag, unsigned width, uint8_t type,
+                              uint8_t type_flags, uint64_t min, uint64_t max)
+{
+    Aml *aml = aml_plain();
+
+    g_assert(min <= max);
+    put_byte(aml->body, tag);
+    put_le(aml->body, 3 + 5 * width, 2);
+    put_byte(aml->body, type);
+    put_byte(aml->body, ADDR_GFLAGS_WINDOW);
+    put_byte(aml->body, type_flags);
+    put_le(aml->body, 0, width);            /* _GRA */
+    put_le(aml->body, min, width);          /* _MIN */
+    put_le(aml->body, max, width);          /* _MAX */
+    put_le(aml->body, 0, width);            /* _TRA */
+    put_le(aml->body, max - min + 1, width); /* _LEN */
+    return aml;
+}
+
+Aml *aml_word_bus_number(uint16_t min, uint16_t max)
+{
+    return aml_address_space(RES_WORD_ADDRESS, 2, ADDR_SPACE_BUS, 0,
+                             min, max);
+}
+
+Aml *aml_word_io(uint16_t min, uint16_t max)
+{
+    return aml_address_space(RES_WORD_ADDRESS, 2, ADDR_SPACE_IO,
+                             ADDR_IO_ENTIRE_RANGE, min, max);
+}
+
+Aml *aml_dword_memory(uint32_t min, uint32_t max, bool cacheable)
+{
+    return aml_address_space(RES_DWORD_ADDRESS, 4, ADDR_SPACE_MEMORY,
+                             ADDR_MEM_RW |
+                             (cacheable ? ADDR_MEM_CACHEABLE : 0),
+                             min, max);
+}
+
+Aml *aml_qword_memory(uint64_t min, uint64_t max, bool cacheable)
+{
+    return aml_address_space(RES_QWORD_ADDRESS, 8, ADDR_SPACE_MEMORY,
+                             ADDR_MEM_RW |
+                             (cacheable ? ADDR_MEM_CACHEABLE : 0),
+                             min, max);
 }
 
 /* ---- table helpers ---- */

@@ -17,6 +17,7 @@
 #include "exec/memory.h"
 #include "hw/acpi/aml-build.h"
 #include "hw/i386/pc.h"
+#include "hw/pci/pci.h"
 
 #define ADDR(off)            ((uint64_t)PC_ACPI_ADDR + (off))
 
@@ -148,6 +149,55 @@ static Aml *build_kbd(void)
     return dev;
 }
 
+/*
+ * _PRT with a GSI for every slot and pin (Source 0, SourceIndex = GSI),
+ * the same lines QEMU's link devices end up on with SeaBIOS's routing.
+ */
+static Aml *build_prt(void)
+{
+    Aml *prt = aml_package();
+
+    for (unsigned slot = 0; slot < PCI_SLOT_MAX; slot++) {
+        for (unsigned pin = 0; pin < PCI_NUM_PINS; pin++) {
+            Aml *entry = aml_package();
+
+            aml_append(entry, aml_int(((uint64_t)slot << 16) | 0xffff));
+            aml_append(entry, aml_int(pin));
+            aml_append(entry, aml_int(0));
+            aml_append(entry, aml_int(pci_slot_pin_gsi(slot, pin)));
+            aml_append(prt, entry);
+        }
+    }
+    return aml_name_decl("_PRT", prt);
+}
+
+/* Below 4 GiB the window runs from the end of RAM up to the IOAPIC. */
+#define PCI_HOLE_END         0xfebfffffULL
+
+static Aml *build_pci0(const AcpiBuildConfig *cfg)
+{
+    Aml *dev = aml_device("PCI0");
+    Aml *crs = aml_resource_template();
+    uint64_t hole64 = pci_hole64_start(cfg->above_4g);
+
+    aml_append(crs, aml_word_bus_number(0, 0xff));
+    aml_append(crs, aml_io(0xcf8, 0xcf8, 1, 8));
+    aml_append(crs, aml_word_io(0, 0xcf7));
+    aml_append(crs, aml_word_io(0xd00, 0xffff));
+    if (cfg->below_4g < PCI_HOLE_END) {
+        aml_append(crs, aml_dword_memory(cfg->below_4g, PCI_HOLE_END, false));
+    }
+    aml_append(crs, aml_qword_memory(hole64, hole64 + PCI_HOLE64_SIZE - 1,
+                                     true));
+
+    aml_append(dev, aml_name_decl("_HID", aml_eisaid("PNP0A03")));
+    aml_append(dev, aml_name_decl("_ADR", aml_int(0)));
+    aml_append(dev, aml_name_decl("_UID", aml_int(0)));
+    aml_append(dev, aml_name_decl("_CRS", crs));
+    aml_append(dev, build_prt());
+    return dev;
+}
+
 static size_t build_dsdt(GByteArray *t, const AcpiBuildConfig *cfg)
 {
     size_t start = acpi_table_begin(t, "DSDT", 2);
@@ -172,6 +222,9 @@ static size_t build_dsdt(GByteArray *t, const AcpiBuildConfig *cfg)
     }
     aml_append(scope, build_rtc());
     aml_append(scope, build_kbd());
+    if (cfg->pci) {
+        aml_append(scope, build_pci0(cfg));
+    }
     aml_append(body, scope);
 
     acpi_append_bytes(t, aml_data(body), aml_len(body));

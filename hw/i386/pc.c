@@ -13,6 +13,8 @@
 #include "hw/input/i8042.h"
 #include "hw/misc/ioport80.h"
 #include "hw/misc/reset-control.h"
+#include "hw/pci/pci.h"
+#include "hw/pci-host/i440fx.h"
 #include "hw/acpi/pm.h"
 #include "hw/qdev.h"
 #include "sysemu/hostmem.h"
@@ -26,6 +28,7 @@ static struct {
     uint64_t below_4g, above_4g;
     E820Table e820;
     AcpiPMState *pm;
+    PCIBus *pci;
     RTCState *rtc;
     BootInfo boot;
 } pcms;
@@ -68,6 +71,18 @@ static bool map_ram(GError **errp)
     return true;
 }
 
+/* i440FX and PIIX3, which decodes 0xcf9 inside the PCI host's ports. */
+static bool create_pci_host(GError **errp)
+{
+    ResetControlState *rcr = reset_control_create(false, errp);
+
+    if (!rcr) {
+        return false;
+    }
+    pcms.pci = i440fx_create(pcms.below_4g, pcms.above_4g, rcr, errp);
+    return pcms.pci != NULL;
+}
+
 static bool create_isa_devices(GError **errp)
 {
     PCMachineConfig *cfg = pcms.cfg;
@@ -85,8 +100,7 @@ static bool create_isa_devices(GError **errp)
     }
     rtc_set_pc_memory_config(pcms.rtc, pcms.below_4g, pcms.above_4g,
                              cfg->topo.cpus);
-    if (!i8042_create(errp) || !ioport80_create(errp) ||
-        !reset_control_create(true, errp)) {
+    if (!i8042_create(errp) || !ioport80_create(errp)) {
         return false;
     }
     pcms.pm = acpi_pm_create(PC_ACPI_PM_BASE, PC_ACPI_SCI_IRQ, errp);
@@ -103,7 +117,7 @@ bool pc_machine_init(PCMachineConfig *cfg, GError **errp)
     if (kvm_enabled() && !kvm_create_vcpus(&cfg->topo, &cfg->cpu, errp)) {
         return false;
     }
-    return create_isa_devices(errp);
+    return create_pci_host(errp) && create_isa_devices(errp);
 }
 
 /* Everything firmware and boot loader would put in RAM, then the CPUs. */
@@ -113,6 +127,7 @@ static bool load_guest(GError **errp)
     g_autofree uint32_t *apic_ids = g_new(uint32_t, n);
     AcpiBuildConfig acpi = {
         .ncpus = n, .apic_ids = apic_ids, .nserial = pcms.cfg->nserial,
+        .pci = true, .below_4g = pcms.below_4g, .above_4g = pcms.above_4g,
     };
     BootConfig boot = {
         .kernel_filename = pcms.cfg->kernel,
@@ -138,6 +153,7 @@ static bool load_guest(GError **errp)
 
 bool pc_machine_done(GError **errp)
 {
+    pci_bus_machine_done(pcms.pci);
     return load_guest(errp);
 }
 
@@ -164,6 +180,8 @@ void pc_machine_powerdown(void)
 
 void pc_machine_cleanup(void)
 {
+    pci_bus_free(pcms.pci);
+    pcms.pci = NULL;
     guest_ram_reset_blocks();
     hostmem_free_all();
     pcms.ram = NULL;

@@ -276,6 +276,28 @@ static void parse_tables(uint64_t rsdp_addr, Tables *tb)
     ck_assert_uint_eq(rd32(tb->facs + 4), 64);
 }
 
+static uint64_t build_cfg(const AcpiBuildConfig *cfg, Tables *tb)
+{
+    g_autoptr(GError) err = NULL;
+    uint64_t rsdp = acpi_build_tables(cfg, &err);
+
+    ck_assert_msg(rsdp != 0, "%s", err ? err->message : "?");
+    ck_assert_ptr_null(err);
+    parse_tables(rsdp, tb);
+    return rsdp;
+}
+
+/* The pc machine's tables, with PCI0, for 2 GiB low + 1 GiB high RAM. */
+static void build_pc(Tables *tb)
+{
+    AcpiBuildConfig cfg = {
+        .ncpus = 4, .nserial = 1, .pci = true,
+        .below_4g = 0x80000000, .above_4g = 0x40000000,
+    };
+
+    build_cfg(&cfg, tb);
+}
+
 static uint64_t build(unsigned ncpus, const uint32_t *ids, unsigned nserial,
                       Tables *tb)
 {
@@ -377,6 +399,69 @@ START_TEST(test_dsdt)
     build(1, NULL, 0, &tb);
     len = rd32(tb.dsdt + 4);
     ck_assert(!contains(tb.dsdt, len, "COM1", 4));
+}
+END_TEST
+
+START_TEST(test_dsdt_pci)
+{
+    static const uint8_t pnp0a03[] = { 0x0c, 0x41, 0xd0, 0x0a, 0x03 };
+    static const uint8_t bus[] = {
+        0x88, 0x0d, 0x00, 0x02, 0x0c, 0x00, 0, 0, 0, 0, 0xff, 0, 0, 0,
+        0x00, 0x01,
+    };
+    static const uint8_t io_lo[] = {
+        0x88, 0x0d, 0x00, 0x01, 0x0c, 0x03, 0, 0, 0, 0, 0xf7, 0x0c, 0, 0,
+        0xf8, 0x0c,
+    };
+    static const uint8_t io_hi[] = {
+        0x88, 0x0d, 0x00, 0x01, 0x0c, 0x03, 0, 0, 0x00, 0x0d, 0xff, 0xff,
+        0, 0, 0x00, 0xf3,
+    };
+    static const uint8_t cf8[] = { 0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c, 1, 8 };
+    static const uint8_t mem32[] = {
+        0x87, 0x17, 0x00, 0x00, 0x0c, 0x01, 0, 0, 0, 0,
+        0x00, 0x00, 0x00, 0x80, 0xff, 0xff, 0xbf, 0xfe, 0, 0, 0, 0,
+        0x00, 0x00, 0xc0, 0x7e,
+    };
+    static const uint8_t mem64[] = {
+        0x87 + 3, 0x2b, 0x00, 0x00, 0x0c, 0x03, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0x40, 1, 0, 0, 0,              /* 5 GiB */
+        0xff, 0xff, 0xff, 0x3f, 9, 0, 0, 0,     /* 37 GiB - 1 */
+        0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 8, 0, 0, 0,                 /* 32 GiB */
+    };
+    /* Package () { 0x0002FFFF, Zero, Zero, 10 }, slot 3 INTB on 11 */
+    static const uint8_t prt_2a[] = {
+        0x12, 0x0b, 0x04, 0x0c, 0xff, 0xff, 0x02, 0x00, 0x00, 0x00, 0x0a, 0x0a,
+    };
+    static const uint8_t prt_3b[] = {
+        0x12, 0x0b, 0x04, 0x0c, 0xff, 0xff, 0x03, 0x00, 0x01, 0x00, 0x0a, 0x0b,
+    };
+    static const uint8_t prt_1a[] = {
+        0x12, 0x0b, 0x04, 0x0c, 0xff, 0xff, 0x01, 0x00, 0x00, 0x00, 0x0a, 0x09,
+    };
+    Tables tb;
+    size_t len;
+
+    build(1, NULL, 1, &tb);
+    len = rd32(tb.dsdt + 4);
+    ck_assert(!contains(tb.dsdt, len, "PCI0", 4));
+
+    memset(ram, 0, RAM_SIZE);
+    build_pc(&tb);
+    len = rd32(tb.dsdt + 4);
+    ck_assert(contains(tb.dsdt, len, "PCI0", 4));
+    ck_assert(contains(tb.dsdt, len, pnp0a03, sizeof(pnp0a03)));
+    ck_assert(contains(tb.dsdt, len, "_PRT", 4));
+    ck_assert(contains(tb.dsdt, len, bus, sizeof(bus)));
+    ck_assert(contains(tb.dsdt, len, io_lo, sizeof(io_lo)));
+    ck_assert(contains(tb.dsdt, len, io_hi, sizeof(io_hi)));
+    ck_assert(contains(tb.dsdt, len, cf8, sizeof(cf8)));
+    ck_assert(contains(tb.dsdt, len, mem32, sizeof(mem32)));
+    ck_assert(contains(tb.dsdt, len, mem64, sizeof(mem64)));
+    ck_assert(contains(tb.dsdt, len, prt_2a, sizeof(prt_2a)));
+    ck_assert(contains(tb.dsdt, len, prt_3b, sizeof(prt_3b)));
+    ck_assert(contains(tb.dsdt, len, prt_1a, sizeof(prt_1a)));
 }
 END_TEST
 
@@ -564,6 +649,8 @@ START_TEST(test_dump_for_iasl)
     Tables tb;
 
     build(4, ids, 4, &tb);
+    memset(ram, 0, RAM_SIZE);
+    build_pc(&tb);
     if (!dir) {
         return;
     }
@@ -597,6 +684,7 @@ int main(void)
     tcase_add_checked_fixture(tables, ram_setup, ram_teardown);
     tcase_add_test(tables, test_fadt);
     tcase_add_test(tables, test_dsdt);
+    tcase_add_test(tables, test_dsdt_pci);
     tcase_add_test(tables, test_madt);
     tcase_add_test(tables, test_madt_x2apic);
     tcase_add_test(tables, test_errors);

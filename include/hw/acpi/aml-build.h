@@ -61,6 +61,15 @@ typedef enum AmlInterruptFlags {
 /* Interrupt (ResourceConsumer, ...) {gsi}: the extended descriptor. */
 Aml *aml_interrupt(AmlInterruptFlags flags, uint32_t gsi);
 Aml *aml_memory32_fixed(uint32_t base, uint32_t size, bool read_write);
+/*
+ * Bridge windows (address space descriptors): ResourceProducer,
+ * PosDecode, MinFixed, MaxFixed, granularity 0, no translation, length
+ * max - min + 1.  I/O is EntireRange; memory is ReadWrite.
+ */
+Aml *aml_word_bus_number(uint16_t min, uint16_t max);
+Aml *aml_word_io(uint16_t min, uint16_t max);
+Aml *aml_dword_memory(uint32_t min, uint32_t max, bool cacheable);
+Aml *aml_qword_memory(uint64_t min, uint64_t max, bool cacheable);
 
 /* ---- table helpers ---- */
 /* Little-endian integer of @size bytes (1, 2, 4 or 8). */

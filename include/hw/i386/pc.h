@@ -82,6 +82,9 @@ typedef struct AcpiBuildConfig {
     unsigned ncpus;           /* vCPUs present (APIC ids 0..ncpus-1 mapped) */
     const uint32_t *apic_ids; /* APIC id of each vCPU; NULL: id = index */
     unsigned nserial;         /* COM ports present (1..4), for the DSDT */
+    bool pci;                 /* describe PCI0 with its windows and _PRT */
+    uint64_t below_4g;        /* RAM below 4 GiB: the 32-bit window starts */
+    uint64_t above_4g;        /* RAM from 4 GiB: the 64-bit window is past it */
 } AcpiBuildConfig;
 
 /*
