@@ -1062,7 +1062,6 @@ int main(int argc, char **argv)
         .vm_stop = vm_stop,
         .vm_start = vm_start,
     });
-    qemu_chr_wait_connected_all();
     if (kvm_enabled()) {
         kvm_start_vcpu_threads();
     }

@@ -213,17 +213,3 @@ bool hostmem_map(HostMemoryBackend *b, GError **errp)
     }
     return true;
 }
-
-void hostmem_free_all(void)
-{
-    for (guint i = 0; backends && i < backends->len; i++) {
-        HostMemoryBackend *b = g_ptr_array_index(backends, i);
-        if (b->hva) {
-            munmap(b->hva, b->map_size);
-        }
-        g_free(b->id);
-        g_free(b->mem_path);
-        g_free(b);
-    }
-    g_clear_pointer(&backends, g_ptr_array_unref);
-}

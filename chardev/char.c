@@ -166,10 +166,6 @@ void qemu_chr_cleanup_all(void)
     qemu_chr_restore_terminal();
 }
 
-void qemu_chr_wait_connected_all(void)
-{
-}
-
 /* ---- creation ---- */
 
 static bool chr_open_log(Chardev *chr, const QOpts *opts, GError **errp)

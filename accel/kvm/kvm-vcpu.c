@@ -93,16 +93,6 @@ bool kvm_create_vcpus(const CpuTopology *topo, const X86CPUDef *def,
     return true;
 }
 
-unsigned kvm_vcpu_count(void)
-{
-    return kvm_state.nvcpus;
-}
-
-int kvm_vcpu_thread_id(unsigned index)
-{
-    return kvm_state.vcpus[index].tid;
-}
-
 bool kvm_reset_vcpus(const BootInfo *boot, GError **errp)
 {
     for (unsigned i = 0; i < kvm_state.nvcpus; i++) {

@@ -177,12 +177,3 @@ void pc_machine_powerdown(void)
 {
     acpi_pm_press_power_button(pcms.pm);
 }
-
-void pc_machine_cleanup(void)
-{
-    pci_bus_free(pcms.pci);
-    pcms.pci = NULL;
-    guest_ram_reset_blocks();
-    hostmem_free_all();
-    pcms.ram = NULL;
-}

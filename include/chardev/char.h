@@ -61,13 +61,6 @@ void qemu_chr_cleanup_all(void);
 /* Restore the terminal only (async-signal-safe enough for atexit). */
 void qemu_chr_restore_terminal(void);
 
-/*
- * Listening sockets with wait=on block while they are created, as in
- * QEMU, so that the "waiting for connection" line carries the option's
- * location; by the time this is called every such socket has its client
- * and it returns at once.
- */
-void qemu_chr_wait_connected_all(void);
 
 /* ---- additions beyond the first draft of this header ---- */
 

@@ -1,7 +1,7 @@
 /*
  * The main loop and the big qvmm lock (BQL).
  *
- * The main thread runs a GMainLoop on the default GMainContext and holds
+ * The main thread iterates glib's default GMainContext (vl.c) and holds
  * the BQL at all times except while blocked in poll().  vCPU threads take
  * the BQL around device dispatch.  Anything that touches device or
  * machine state must hold it.
@@ -14,19 +14,13 @@
 void qemu_init_main_loop(void);
 void bql_lock(void);
 void bql_unlock(void);
-bool bql_locked(void);
 
 /* Wait on @cond with the BQL as its mutex (the lock is released while
  * waiting, so the thread being waited for can take it). */
 void bql_cond_wait(GCond *cond);
 
-/* Run until main_loop_quit(). */
-void main_loop_run(void);
-void main_loop_quit(void);
 /* Wake the main loop from any thread (it re-checks pending requests). */
 void qemu_notify_event(void);
 
-/* Call fn(opaque) in the main thread, with the BQL held, soon. */
-void main_loop_schedule(void (*fn)(void *opaque), void *opaque);
 
 #endif

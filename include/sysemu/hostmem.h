@@ -37,6 +37,5 @@ HostMemoryBackend *hostmem_new(HostMemKind kind, const char *id,
 HostMemoryBackend *hostmem_find(const char *id);
 /* mmap the backend (once); false with @errp set in QEMU's words. */
 bool hostmem_map(HostMemoryBackend *b, GError **errp);
-void hostmem_free_all(void);
 
 #endif

@@ -23,9 +23,6 @@ bool kvm_set_user_memory(uint64_t gpa, uint64_t size, void *hva,
 /* Create the vCPUs (not yet running) with CPUID from @cpu. */
 bool kvm_create_vcpus(const CpuTopology *topo, const struct X86CPUDef *cpu,
                       GError **errp);
-unsigned kvm_vcpu_count(void);
-/* Host thread id of a vCPU (query-cpus-fast), 0 before it started. */
-int kvm_vcpu_thread_id(unsigned index);
 
 /* Put every vCPU in its reset state, the BSP at @boot's entry. */
 bool kvm_reset_vcpus(const BootInfo *boot, GError **errp);

@@ -668,7 +668,6 @@ START_TEST(test_socket_wait)
     fe_attach(&fe, chr, 10);
     ck_assert_int_eq(fe.nevents, 1);
     ck_assert_int_eq(fe.events[0], CHR_EVENT_OPENED);
-    qemu_chr_wait_connected_all();
     close(GPOINTER_TO_INT(g_thread_join(client)));
     SPIN_UNTIL(fe_has_event(&fe, CHR_EVENT_CLOSED));
     qemu_chr_cleanup_all();

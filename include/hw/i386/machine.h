@@ -29,7 +29,6 @@ typedef struct PCMachineConfig {
 bool pc_machine_init(PCMachineConfig *cfg, GError **errp);
 /* After -device processing: write ACPI tables and boot info, reset CPUs. */
 bool pc_machine_done(GError **errp);
-void pc_machine_cleanup(void);
 /* System reset: devices, irqchip, kernel and tables reloaded, CPUs reset. */
 void pc_machine_reset(void);
 /* Press the ACPI power button. */
