@@ -484,8 +484,7 @@ static void init_accelerator(void)
 static void configure_machine(void)
 {
     static const char *const keys[] = {
-        "type", "accel", "kernel-irqchip", "usb", "graphics",
-        "memory-backend", NULL
+        "type", "accel", "kernel-irqchip", "usb", "memory-backend", NULL
     };
     g_autoptr(GError) err = NULL;
     g_autoptr(QOpts) opts = NULL;
@@ -532,8 +531,7 @@ static void configure_machine(void)
                      irqchip);
         exit(1);
     }
-    if (!qopts_get_bool(opts, "usb", false, &usb, &err) ||
-        !qopts_get_bool(opts, "graphics", true, &(bool){0}, &err)) {
+    if (!qopts_get_bool(opts, "usb", false, &usb, &err)) {
         fatal(g_steal_pointer(&err));
     }
     if (usb) {
