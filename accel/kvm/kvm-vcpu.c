@@ -113,6 +113,16 @@ static void handle_io(KVMVCPU *cpu)
     uint8_t *data = (uint8_t *)run + run->io.data_offset;
     unsigned size = run->io.size;
 
+    /* The kernel fills these, but a bad value must not send us outside
+     * the run page: check size and that count items fit after the offset. */
+    if ((size != 1 && size != 2 && size != 4) ||
+        run->io.data_offset > cpu->run_size ||
+        run->io.count > (cpu->run_size - run->io.data_offset) / size) {
+        error_report("KVM: malformed port I/O exit (size %u, count %u)",
+                     size, run->io.count);
+        return;
+    }
+
     /* A rep string instruction hands us 'count' consecutive items. */
     for (uint32_t i = 0; i < run->io.count; i++, data += size) {
         uint64_t val = 0;
