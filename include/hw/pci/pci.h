@@ -122,6 +122,11 @@ struct PCIDevice {
     bool intx_asserted;         /* ... and as it reaches the GSI */
     /* The "addr" property (SLOT[.FN], hex), NULL for the first free slot. */
     char *addr;
+    /* For pci_intx_notify(): is the device's interrupt condition still
+     * true?  (BQL held.) */
+    bool (*intx_pending)(PCIDevice *d);
+    struct PCIIntxNotifier *intx_notifier;  /* pci.c's, for INTx above */
+    struct MSIXState *msix;                 /* msix.c's, or NULL */
 };
 
 /* The "addr" property for a PCI device type's Property list. */
@@ -201,6 +206,39 @@ void pci_bus_config_write(PCIBus *bus, int devfn, uint32_t off,
 
 /* Drive the device's INTx pin (config[PCI_INTERRUPT_PIN], 1 = INTA). */
 void pci_set_irq(PCIDevice *d, int level);
+
+/*
+ * Capabilities.  pci_add_capability() links a capability of @size bytes
+ * with id @cap_id into the list at @offset (0: the first free, 4-aligned,
+ * place after the header), sets PCI_STATUS_CAP_LIST, and returns its
+ * offset, or 0 with @errp when it does not fit.
+ */
+#define PCI_CAP_ID_VNDR          0x09
+uint8_t pci_add_capability(PCIDevice *d, uint8_t cap_id, uint8_t offset,
+                           uint8_t size, GError **errp);
+
+/*
+ * ioeventfds: a guest write of any size to BAR @bar at @offset signals
+ * @fd instead of reaching the BAR's write op.  Under KVM the kernel does
+ * it (KVM_IOEVENTFD, re-registered when the BAR moves, dropped while it
+ * is not decoded), so the vCPU does not even leave the guest; otherwise
+ * the dispatch code writes the eventfd.  The fd stays the caller's.
+ */
+bool pci_bar_add_eventfd(PCIDevice *d, unsigned bar, uint64_t offset,
+                         int fd, GError **errp);
+void pci_bar_del_eventfd(PCIDevice *d, unsigned bar, uint64_t offset);
+
+/*
+ * INTx for devices that raise it from I/O threads.  pci_intx_notify()
+ * (any thread, no lock) asserts the pin; under KVM it writes an irqfd
+ * with a resample fd, so the line drops at the guest's EOI and the PCI
+ * code (main loop, BQL) re-asserts it while d->intx_pending(d) still
+ * says true.  Without KVM it is pci_set_irq(d, 1) run on the main loop.
+ * pci_intx_lower() (BQL held) drops the pin once the device's condition
+ * clears, e.g. when the guest reads virtio's ISR.
+ */
+void pci_intx_notify(PCIDevice *d);
+void pci_intx_lower(PCIDevice *d);
 
 /*
  * The GSI a slot's pin (0 = INTA) reaches, as the DSDT's _PRT says:

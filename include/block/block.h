@@ -1,0 +1,123 @@
+/*
+ * The block layer: images opened by -drive and -blockdev, read and
+ * written asynchronously on behalf of devices.
+ *
+ * A BlockBackend is what a device's "drive" property names: the -drive id
+ * or the -blockdev node-name of the top (format) node.  It is opened once
+ * at start-up from the command line (blockdev.c), attached to at most one
+ * device, and serves vectored requests whose completion callbacks run in
+ * the backend's GMainContext: the main loop's (BQL held) unless the device
+ * moved it to its I/O thread with blk_set_aio_context() before first use.
+ *
+ * Requests are never completed from inside the submitting call, so a
+ * device may submit while iterating its queue.  Errors are -errno.
+ *
+ * Durability follows QEMU's cache modes:
+ *              cache.direct  cache.no-flush  write cache (device WCE)
+ *   writeback      off           off             on
+ *   none           on            off             on
+ *   writethrough   off           off             off
+ *   directsync     on            off             off
+ *   unsafe         off           on              on
+ * With the write cache off every write is made durable before it
+ * completes; with no-flush a flush completes at once doing nothing.
+ */
+#ifndef BLOCK_BLOCK_H
+#define BLOCK_BLOCK_H
+
+#include "qemu/osdep.h"
+#include "qemu/option.h"
+#include <sys/uio.h>
+
+typedef struct BlockBackend BlockBackend;
+
+/* 0 or -errno. */
+typedef void BlockCompletionFunc(void *opaque, int ret);
+
+/* werror= / rerror= (QEMU's BlockdevOnError). */
+typedef enum BlockdevOnError {
+    BLOCKDEV_ON_ERROR_REPORT,
+    BLOCKDEV_ON_ERROR_IGNORE,
+    BLOCKDEV_ON_ERROR_ENOSPC,
+    BLOCKDEV_ON_ERROR_STOP,
+    BLOCKDEV_ON_ERROR_AUTO,
+} BlockdevOnError;
+
+/* What a device does with a failed request (QEMU's BlockErrorAction). */
+typedef enum BlockErrorAction {
+    BLOCK_ERROR_ACTION_IGNORE,  /* complete it as if it succeeded */
+    BLOCK_ERROR_ACTION_REPORT,  /* fail it to the guest */
+    BLOCK_ERROR_ACTION_STOP,    /* keep it, stop the VM (io-error) */
+} BlockErrorAction;
+
+/* Flags for blk_aio_pwritev() / blk_aio_pwrite_zeroes(). */
+#define BDRV_REQ_FUA        0x1 /* durable before completion */
+#define BDRV_REQ_MAY_UNMAP  0x2 /* zeroes may be written as a hole */
+
+/*
+ * Command line.  drive_new() takes one -drive's options (already split);
+ * blockdev_new() one -blockdev argument (keyval or JSON).  Both open the
+ * image now (so lock and permission errors come at start-up) and report
+ * QEMU's texts.  drive_create_devices() then creates the devices that
+ * if=virtio drives imply, after the machine; the rest wait for -device.
+ */
+bool drive_new(const QOpts *opts, GError **errp);
+bool blockdev_new(const char *optarg, GError **errp);
+bool drive_create_devices(GError **errp);
+/* Close every backend (end of main); devices are gone by then. */
+void blk_close_all(void);
+
+/* By -drive id / -blockdev node-name; NULL if none. */
+BlockBackend *blk_by_name(const char *name);
+const char *blk_name(const BlockBackend *blk);
+/*
+ * Claim @blk for @dev; fails if another device has it, with QEMU's
+ * "Drive 'ID' is already in use by another device"-style text.
+ */
+bool blk_attach_dev(BlockBackend *blk, void *dev, GError **errp);
+void blk_detach_dev(BlockBackend *blk, void *dev);
+/* The serial= given with -drive, or NULL. */
+const char *blk_get_serial(const BlockBackend *blk);
+
+int64_t blk_getlength(BlockBackend *blk);     /* bytes, or -errno */
+bool blk_is_read_only(const BlockBackend *blk);
+/* discard=unmap: discard requests punch holes (else they are ignored) */
+bool blk_discard_enabled(const BlockBackend *blk);
+/* Buffer and offset alignment that requests must honour anyway
+ * (the block layer bounces misaligned buffers for O_DIRECT itself). */
+uint32_t blk_get_request_alignment(const BlockBackend *blk);
+bool blk_enable_write_cache(const BlockBackend *blk);
+void blk_set_enable_write_cache(BlockBackend *blk, bool wce);
+
+BlockdevOnError blk_get_on_error(const BlockBackend *blk, bool is_read);
+/* The action for a request that failed with -@error (positive errno). */
+BlockErrorAction blk_get_error_action(const BlockBackend *blk, bool is_read,
+                                      int error);
+
+/* Before any request: run completions in @ctx (NULL: the main loop's). */
+void blk_set_aio_context(BlockBackend *blk, GMainContext *ctx);
+GMainContext *blk_get_aio_context(BlockBackend *blk);
+
+/*
+ * Asynchronous requests.  @iov must stay valid until @cb runs; byte
+ * offsets and lengths need not be aligned.  Reads past the end of the
+ * image, and writes to a read-only backend, fail (-EIO, -EPERM/-EROFS)
+ * without touching the file.
+ */
+void blk_aio_preadv(BlockBackend *blk, int64_t offset,
+                    const struct iovec *iov, int iovcnt,
+                    BlockCompletionFunc *cb, void *opaque);
+void blk_aio_pwritev(BlockBackend *blk, int64_t offset,
+                     const struct iovec *iov, int iovcnt, int flags,
+                     BlockCompletionFunc *cb, void *opaque);
+void blk_aio_flush(BlockBackend *blk, BlockCompletionFunc *cb, void *opaque);
+void blk_aio_pdiscard(BlockBackend *blk, int64_t offset, int64_t bytes,
+                      BlockCompletionFunc *cb, void *opaque);
+void blk_aio_pwrite_zeroes(BlockBackend *blk, int64_t offset, int64_t bytes,
+                           int flags, BlockCompletionFunc *cb, void *opaque);
+/* Wait (in the caller's thread) until no request is in flight. */
+void blk_drain(BlockBackend *blk);
+/* Grow or shrink the image (block_resize). */
+bool blk_truncate(BlockBackend *blk, int64_t size, GError **errp);
+
+#endif
