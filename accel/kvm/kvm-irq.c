@@ -15,7 +15,8 @@
 
 typedef struct KVMRouting {
     GArray *entries;            /* struct kvm_irq_routing_entry */
-    unsigned max_gsi;           /* routes the kernel allows (GSIs 0..max-1) */
+    unsigned max_gsi;           /* the kernel's limit on both the number
+                                 * of routes and the GSI numbers */
     uint8_t *gsi_used;          /* max_gsi flags, for MSI GSIs >= 24 */
 } KVMRouting;
 
@@ -113,7 +114,7 @@ int kvm_irqchip_add_msi_route(uint64_t addr, uint32_t data)
             break;
         }
     }
-    if (gsi >= routing.max_gsi) {
+    if (gsi >= routing.max_gsi || routing.entries->len >= routing.max_gsi) {
         return -ENOSPC;
     }
     msi_entry(&e, gsi, addr, data);
