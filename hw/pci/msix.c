@@ -45,6 +45,7 @@ typedef struct MSIXVector {
     int fd;                     /* msix_notify() writes it */
     int gsi;                    /* KVM MSI route, or -1 */
     bool bound;                 /* fd is a KVM irqfd on gsi */
+    bool warned;                /* about a failure to bind: once is enough */
     GSource *source;            /* draining fd on the main loop, or NULL */
 } MSIXVector;
 
@@ -189,8 +190,11 @@ static void vector_bind(MSIXState *m, MSIXVector *v)
         ret = ops->irqfd_assign(v->fd, v->gsi, -1);
     }
     if (ret < 0) {
-        warn_report("%s: MSI-X vector %u: %s", v->dev->name, v->nr,
-                    g_strerror(-ret));
+        if (!v->warned) {
+            warn_report("%s: MSI-X vector %u: %s", v->dev->name, v->nr,
+                        g_strerror(-ret));
+            v->warned = true;
+        }
         return;
     }
     v->bound = true;
@@ -265,6 +269,20 @@ static void table_write(PCIDevice *d, uint32_t off, uint32_t val)
     vector_update(d, nr, was_masked);
 }
 
+/*
+ * The 32 pending bits from @first: the main loop may not have drained a
+ * masked vector's eventfd yet, so look now and the guest sees it at once.
+ */
+static uint32_t pba_read(MSIXState *m, uint32_t first)
+{
+    for (unsigned nr = first; nr < m->nvectors && nr < first + 32; nr++) {
+        if (vector_masked(m, nr) && vector_drain(&m->vec[nr])) {
+            pba_set(m, nr, true);
+        }
+    }
+    return pci_get_long(m->pba + first / 8);
+}
+
 /* One aligned 32-bit access; anything outside table and PBA reads 0. */
 static uint32_t msix_bar_read32(MSIXState *m, uint32_t off)
 {
@@ -272,7 +290,7 @@ static uint32_t msix_bar_read32(MSIXState *m, uint32_t off)
         return table_read(m, off);
     }
     if (off >= m->pba_offset && off - m->pba_offset < m->pba_size) {
-        return pci_get_long(m->pba + (off - m->pba_offset));
+        return pba_read(m, (off - m->pba_offset) * 8);
     }
     return 0;
 }

@@ -280,7 +280,9 @@ START_TEST(test_vector_mask)
 {
     program(2, true);
     enable(true, false);
+    /* the PBA shows a notification before the main loop has run */
     msix_notify(dev, 2);
+    ck_assert_uint_eq(pba(), 1u << 2);
     msix_notify(dev, 2);
     run_main_loop();
     ck_assert_uint_eq(ram_long(MSG_ADDR(2)), 0);
