@@ -57,6 +57,11 @@ bool kvm_irq_routing_init(GError **errp)
 
     /* The capability's value is the number of routes the VM may have. */
     routing.max_gsi = max > PC_NUM_GSI ? (unsigned)max : PC_NUM_GSI;
+    if (routing.entries) {
+        /* a second VM in one process (tests): start afresh */
+        g_array_free(routing.entries, true);
+        g_free(routing.gsi_used);
+    }
     routing.entries = g_array_new(false, true,
                                   sizeof(struct kvm_irq_routing_entry));
     routing.gsi_used = g_malloc0(routing.max_gsi);

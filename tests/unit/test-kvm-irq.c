@@ -4,7 +4,8 @@
  * MSI-X vectors are (un)masked, INTx resample irqfds, and ioeventfds that
  * follow a BAR the guest moves.  What the kernel holds is checked with
  * the kernel's own refusals: an eventfd already bound as an irqfd gives
- * EBUSY, an address already taken by an ioeventfd gives EEXIST.
+ * EBUSY, an address already taken by an ioeventfd gives EEXIST.  A tiny
+ * real-mode guest then sees an MSI-X vector arrive as an NMI.
  *
  * Each test creates its own VM (check forks per test).  Without /dev/kvm
  * the program says why and exits 77, which meson reports as a skip.
@@ -14,6 +15,7 @@
 #include <dirent.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <linux/kvm.h>
 #include "qemu/main-loop.h"
 #include "exec/memory.h"
@@ -285,6 +287,140 @@ START_TEST(test_ioeventfd_follows_bar)
 }
 END_TEST
 
+/*
+ * An MSI-X vector, end to end: a real-mode guest spins writing port
+ * 0x82; the vector's message is an NMI to APIC 0 (delivery mode 4), and
+ * its handler writes port 0x81.  Run on this thread with bare KVM_RUN.
+ */
+#define GUEST_CODE   0x1000
+#define GUEST_NMI    0x1100
+#define PORT_SPIN    0x82
+#define PORT_NMI     0x81
+
+typedef struct TinyGuest {
+    int fd;
+    struct kvm_run *run;
+    uint8_t *ram;
+} TinyGuest;
+
+static void tiny_guest_init(TinyGuest *g)
+{
+    static const uint8_t code[] = {
+        0xfa,                   /* cli: only the NMI gets in */
+        0xe6, PORT_SPIN,        /* 1: out PORT_SPIN, al */
+        0xeb, 0xfc,             /* jmp 1b */
+    };
+    static const uint8_t nmi[] = {
+        0xe6, PORT_NMI,         /* out PORT_NMI, al */
+        0xcf,                   /* iret */
+    };
+    struct kvm_sregs sregs;
+    struct kvm_regs regs = { .rip = GUEST_CODE, .rflags = 2 };
+    struct kvm_lapic_state lapic;
+    GError *err = NULL;
+
+    g->ram = mmap(NULL, 0x10000, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(g->ram, MAP_FAILED);
+    memcpy(g->ram + GUEST_CODE, code, sizeof(code));
+    memcpy(g->ram + GUEST_NMI, nmi, sizeof(nmi));
+    pci_set_long(g->ram + 2 * 4, GUEST_NMI);     /* IVT[2] = 0:GUEST_NMI */
+    ck_assert(kvm_set_user_memory(0, 0x10000, g->ram, &err));
+    g->fd = ioctl(kvm_state.vmfd, KVM_CREATE_VCPU, 0);
+    ck_assert_int_ge(g->fd, 0);
+    g->run = mmap(NULL, kvm_state.run_size, PROT_READ | PROT_WRITE,
+                  MAP_SHARED, g->fd, 0);
+    ck_assert_ptr_ne(g->run, MAP_FAILED);
+    ck_assert_int_eq(ioctl(g->fd, KVM_GET_SREGS, &sregs), 0);
+    sregs.cs.selector = 0;
+    sregs.cs.base = 0;
+    ck_assert_int_eq(ioctl(g->fd, KVM_SET_SREGS, &sregs), 0);
+    ck_assert_int_eq(ioctl(g->fd, KVM_SET_REGS, &regs), 0);
+    /* Software-enable the LAPIC (SVR bit 8), as any OS does first: KVM
+     * does not deliver MSIs, even NMIs, to a disabled one. */
+    ck_assert_int_eq(ioctl(g->fd, KVM_GET_LAPIC, &lapic), 0);
+    pci_set_long((uint8_t *)lapic.regs + 0xf0,
+                 pci_get_long((uint8_t *)lapic.regs + 0xf0) | 0x100);
+    ck_assert_int_eq(ioctl(g->fd, KVM_SET_LAPIC, &lapic), 0);
+}
+
+/* Run until the guest writes a port; return which. */
+static unsigned tiny_guest_run(TinyGuest *g)
+{
+    ck_assert_int_eq(kvm_ioctl_run(g->fd), 0);
+    ck_assert_uint_eq(g->run->exit_reason, KVM_EXIT_IO);
+    return g->run->io.port;
+}
+
+/* Did an NMI reach the guest within @exits port writes? */
+static bool tiny_guest_saw_nmi(TinyGuest *g, unsigned exits)
+{
+    for (unsigned i = 0; i < exits; i++) {
+        if (tiny_guest_run(g) == PORT_NMI) {
+            return true;
+        }
+    }
+    return false;
+}
+
+START_TEST(test_msix_delivery)
+{
+    PCIDevice *d = g_new0(PCIDevice, 1);
+    GError *err = NULL;
+    TinyGuest g;
+    uint64_t bar, pba = 0;
+    uint8_t cap;
+
+    tiny_guest_init(&g);
+    ck_assert(pci_register_device(bus, d, "test-msix", DEVFN, &err));
+    ck_assert(msix_init_exclusive_bar(d, 2, 1, &err));
+    bar = d->bars[1].addr;
+    cap = d->config[PCI_CAPABILITY_LIST];
+    io_dispatch_write(AS_MMIO, bar + 16, 4, 0xfee00000);   /* APIC 0 */
+    io_dispatch_write(AS_MMIO, bar + 24, 4, 0x400);        /* NMI */
+    io_dispatch_write(AS_MMIO, bar + 28, 4, 0);
+    cfg_write(cap + 2, 2, 0x8000);
+    ck_assert_uint_eq(tiny_guest_run(&g), PORT_SPIN);
+    ck_assert(!tiny_guest_saw_nmi(&g, 20));
+
+    /* through the irqfd, no userspace on the way */
+    msix_notify(d, 1);
+    ck_assert(tiny_guest_saw_nmi(&g, 1000));
+    ck_assert(!tiny_guest_saw_nmi(&g, 20));
+
+    /* masked: nothing arrives, the PBA says pending */
+    io_dispatch_write(AS_MMIO, bar + 28, 4, 1);
+    msix_notify(d, 1);
+    ck_assert(!tiny_guest_saw_nmi(&g, 50));
+    io_dispatch_read(AS_MMIO, bar + 0x800, 4, &pba);
+    ck_assert_uint_eq(pba, 2);
+    /* unmasked: delivered once */
+    io_dispatch_write(AS_MMIO, bar + 28, 4, 0);
+    ck_assert(tiny_guest_saw_nmi(&g, 1000));
+    ck_assert(!tiny_guest_saw_nmi(&g, 20));
+
+    /* the function mask holds it back the same way */
+    cfg_write(cap + 2, 2, 0xc000);
+    msix_notify(d, 1);
+    ck_assert(!tiny_guest_saw_nmi(&g, 50));
+    cfg_write(cap + 2, 2, 0x8000);
+    ck_assert(tiny_guest_saw_nmi(&g, 1000));
+
+    /* a rewritten message is followed: to APIC 1, which does not exist */
+    io_dispatch_write(AS_MMIO, bar + 16, 4, 0xfee01000);
+    msix_notify(d, 1);
+    ck_assert(!tiny_guest_saw_nmi(&g, 50));
+    io_dispatch_write(AS_MMIO, bar + 16, 4, 0xfee00000);
+    msix_notify(d, 1);
+    ck_assert(tiny_guest_saw_nmi(&g, 1000));
+
+    pci_unregister_device(d);
+    msix_uninit(d);
+    g_free(d);
+    close(g.fd);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("kvm-irq");
@@ -303,6 +439,7 @@ int main(void)
     tcase_add_test(tc, test_msix_irqfd);
     tcase_add_test(tc, test_intx_resample);
     tcase_add_test(tc, test_ioeventfd_follows_bar);
+    tcase_add_test(tc, test_msix_delivery);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
