@@ -82,48 +82,6 @@ static bool kvm_open(GError **errp)
     return true;
 }
 
-#define PC_NUM_GSI 24
-
-static void add_irqchip_route(struct kvm_irq_routing *r, uint32_t gsi,
-                              uint32_t chip, uint32_t pin)
-{
-    r->entries[r->nr++] = (struct kvm_irq_routing_entry) {
-        .gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
-        .u.irqchip = { .irqchip = chip, .pin = pin },
-    };
-}
-
-/*
- * KVM's default table wires GSI n to IOAPIC pin n, but the MADT says (as
- * on every PC) that ISA IRQ 0, the PIT, arrives at GSI 2.  Route GSI 0 to
- * IOAPIC pin 2, as QEMU does, so the kernel finds its timer there.
- */
-static bool kvm_setup_irq_routing(GError **errp)
-{
-    g_autofree struct kvm_irq_routing *r =
-        g_malloc0(sizeof(*r) + 2 * PC_NUM_GSI * sizeof(r->entries[0]));
-    int ret;
-
-    for (uint32_t gsi = 0; gsi < 16; gsi++) {
-        if (gsi != 2) {
-            add_irqchip_route(r, gsi, gsi < 8 ? KVM_IRQCHIP_PIC_MASTER
-                                              : KVM_IRQCHIP_PIC_SLAVE,
-                              gsi % 8);
-        }
-    }
-    for (uint32_t gsi = 0; gsi < PC_NUM_GSI; gsi++) {
-        if (gsi != 2) {
-            add_irqchip_route(r, gsi, KVM_IRQCHIP_IOAPIC, gsi ? gsi : 2);
-        }
-    }
-    ret = kvm_ioctl(kvm_state.vmfd, KVM_SET_GSI_ROUTING, r);
-    if (ret < 0) {
-        error_setg(errp, "KVM_SET_GSI_ROUTING failed: %s", g_strerror(-ret));
-        return false;
-    }
-    return true;
-}
-
 static bool kvm_create_irqchip(GError **errp)
 {
     struct kvm_pit_config pit = { .flags = 0 };
@@ -135,7 +93,7 @@ static bool kvm_create_irqchip(GError **errp)
                    g_strerror(-r));
         return false;
     }
-    if (!kvm_setup_irq_routing(errp)) {
+    if (!kvm_irq_routing_init(errp)) {
         return false;
     }
     r = kvm_ioctl(kvm_state.vmfd, KVM_CREATE_PIT2, &pit);
@@ -182,6 +140,9 @@ bool kvm_init(GError **errp)
     }
     g_cond_init(&kvm_state.pause_cond);
     g_cond_init(&kvm_state.resume_cond);
+    if (!kvm_irq_hooks_init(errp)) {
+        return false;
+    }
     pc_irq_set_handler(kvm_set_irq);
     return true;
 }

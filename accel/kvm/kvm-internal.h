@@ -42,6 +42,10 @@ extern KVMState kvm_state;
 int kvm_ioctl(int fd, unsigned long req, void *arg);
 int kvm_ioctl_run(int vcpu_fd);
 
+/* kvm-irq.c: the pc's GSI routes, then the MSI/irqfd/ioeventfd hooks. */
+bool kvm_irq_routing_init(GError **errp);
+bool kvm_irq_hooks_init(GError **errp);
+
 /* target/i386/kvm/kvm.c: architecture state of one vCPU. */
 bool kvm_arch_init_vcpu(KVMVCPU *cpu, const CpuTopology *topo,
                         const struct X86CPUDef *def,

@@ -8,6 +8,12 @@
 #include "qemu/osdep.h"
 #include "qemu/error-report.h"
 #include "exec/memory.h"
+#include <sys/eventfd.h>
+
+typedef struct IOEventfd {
+    uint64_t offset;
+    int fd;
+} IOEventfd;
 
 struct IORegion {
     AddressSpaceId as;
@@ -16,7 +22,10 @@ struct IORegion {
     const IORegionOps *ops;
     void *opaque;
     char *name;
+    GArray *eventfds;           /* IOEventfd; NULL until the first */
 };
+
+static IOEventfdHook eventfd_hook;
 
 static GPtrArray *spaces[2];     /* IORegion*, sorted by base */
 
@@ -116,10 +125,33 @@ IORegion *io_region_add(AddressSpaceId as, uint64_t base, uint64_t len,
     return r;
 }
 
+/* Tell the accelerator about every eventfd of @r at its current base. */
+static void region_eventfds_set(IORegion *r, bool assign)
+{
+    if (!eventfd_hook || !r->eventfds) {
+        return;
+    }
+    for (guint i = 0; i < r->eventfds->len; i++) {
+        IOEventfd *e = &g_array_index(r->eventfds, IOEventfd, i);
+        int ret = eventfd_hook(r->as, r->base + e->offset, e->fd, assign);
+
+        /* Dispatch still signals the fd, only more slowly: not fatal. */
+        if (ret < 0) {
+            warn_report("%s ioeventfd at 0x%" PRIx64 " of '%s' failed: %s",
+                        assign ? "registering" : "dropping",
+                        r->base + e->offset, r->name, g_strerror(-ret));
+        }
+    }
+}
+
 void io_region_del(IORegion *r)
 {
     if (!r) {
         return;
+    }
+    region_eventfds_set(r, false);
+    if (r->eventfds) {
+        g_array_free(r->eventfds, true);
     }
     g_ptr_array_remove(space(r->as), r);
     g_free(r->name);
@@ -142,9 +174,81 @@ bool io_region_move(IORegion *r, uint64_t new_base, GError **errp)
                    r->name, new_base, clash->name);
         return false;
     }
+    region_eventfds_set(r, false);
     r->base = new_base;
+    region_eventfds_set(r, true);
     g_ptr_array_add(space(r->as), r);
     g_ptr_array_sort(space(r->as), region_cmp);
+    return true;
+}
+
+void io_eventfd_set_hook(IOEventfdHook hook)
+{
+    eventfd_hook = hook;
+}
+
+static int region_eventfd_find(const IORegion *r, uint64_t offset)
+{
+    for (guint i = 0; r->eventfds && i < r->eventfds->len; i++) {
+        if (g_array_index(r->eventfds, IOEventfd, i).offset == offset) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+bool io_region_add_eventfd(IORegion *r, uint64_t offset, int fd,
+                           GError **errp)
+{
+    IOEventfd e = { .offset = offset, .fd = fd };
+
+    if (offset >= r->len || region_eventfd_find(r, offset) >= 0) {
+        error_setg(errp, "ioeventfd at offset 0x%" PRIx64 " of '%s': %s",
+                   offset, r->name, offset >= r->len ? "outside the region"
+                                                     : "already registered");
+        return false;
+    }
+    if (eventfd_hook) {
+        int ret = eventfd_hook(r->as, r->base + offset, fd, true);
+
+        if (ret < 0) {
+            error_setg(errp, "ioeventfd at 0x%" PRIx64 " of '%s': %s",
+                       r->base + offset, r->name, g_strerror(-ret));
+            return false;
+        }
+    }
+    if (!r->eventfds) {
+        r->eventfds = g_array_new(false, false, sizeof(IOEventfd));
+    }
+    g_array_append_val(r->eventfds, e);
+    return true;
+}
+
+void io_region_del_eventfd(IORegion *r, uint64_t offset)
+{
+    int i = region_eventfd_find(r, offset);
+
+    if (i < 0) {
+        return;
+    }
+    if (eventfd_hook) {
+        int fd = g_array_index(r->eventfds, IOEventfd, i).fd;
+
+        eventfd_hook(r->as, r->base + offset, fd, false);
+    }
+    g_array_remove_index_fast(r->eventfds, i);
+}
+
+/* A write the accelerator passed to us, or any under qtest. */
+static bool region_eventfd_write(IORegion *r, uint64_t offset)
+{
+    int i = region_eventfd_find(r, offset);
+
+    if (i < 0) {
+        return false;
+    }
+    /* Only fails when the counter would overflow: it is signalled then. */
+    eventfd_write(g_array_index(r->eventfds, IOEventfd, i).fd, 1);
     return true;
 }
 
@@ -212,6 +316,9 @@ bool io_dispatch_write(AddressSpaceId as, uint64_t addr, unsigned size,
     bool hit = false;
 
     if (r) {
+        if (region_eventfd_write(r, addr - r->base)) {
+            return true;
+        }
         if (r->ops->write) {
             r->ops->write(r->opaque, addr - r->base, val, size);
         }

@@ -15,7 +15,10 @@
 #include "exec/memory.h"
 #include "hw/irq.h"
 #include "hw/pci/pci.h"
+#include "hw/pci/msix.h"
 #include "sysemu/reset.h"
+#include <glib-unix.h>
+#include <sys/eventfd.h>
 
 #define CONFIG_ADDR_ENABLE   0x80000000u
 #define PCI_HOST_PORT        0xcf8
@@ -107,6 +110,19 @@ static uint64_t bar_target(const PCIDevice *d, unsigned i)
     return addr;
 }
 
+/* Give a freshly mapped BAR's region the ioeventfds declared for it. */
+static void bar_map_eventfds(PCIDevice *d, PCIBar *b)
+{
+    for (guint i = 0; b->eventfds && i < b->eventfds->len; i++) {
+        PCIBarEventfd *e = &g_array_index(b->eventfds, PCIBarEventfd, i);
+        g_autoptr(GError) err = NULL;
+
+        if (!io_region_add_eventfd(b->region, e->offset, e->fd, &err)) {
+            warn_report("%s: %s", d->name, err->message);
+        }
+    }
+}
+
 static void bar_unmap(PCIBar *b)
 {
     if (b->region) {
@@ -145,6 +161,9 @@ static void pci_update_mappings(PCIDevice *d)
                                       target, b->size, b->ops, b->opaque,
                                       name, &err);
             b->addr = target;
+            if (b->region) {
+                bar_map_eventfds(d, b);
+            }
         }
     }
 }
@@ -266,6 +285,9 @@ static int intx_gsi(const PCIDevice *d)
     return pci_slot_pin_gsi(PCI_SLOT(d->devfn), pin - 1);
 }
 
+static bool intx_disabled(const PCIDevice *d);
+static void intx_notifier_sync(PCIDevice *d);
+
 /* Recompute the device's contribution to its GSI (level, INTx disable). */
 static void pci_update_intx(PCIDevice *d)
 {
@@ -274,6 +296,9 @@ static void pci_update_intx(PCIDevice *d)
     bool assert = d->irq_level && !(cmd & PCI_COMMAND_INTX_DISABLE) && bus;
     int gsi = intx_gsi(d);
 
+    if (d->intx_blocked != intx_disabled(d)) {
+        intx_notifier_sync(d);
+    }
     if (gsi < 0 || assert == d->intx_asserted) {
         return;
     }
@@ -303,6 +328,390 @@ void pci_set_irq(PCIDevice *d, int level)
     pci_update_intx(d);
 }
 
+/* ---- accelerator hooks ---- */
+
+static const PCIIrqAccelOps *irq_accel;
+
+void pci_set_irq_accel_ops(const PCIIrqAccelOps *ops)
+{
+    irq_accel = ops;
+}
+
+const PCIIrqAccelOps *pci_irq_accel_ops(void)
+{
+    return irq_accel;
+}
+
+/* ---- INTx from other threads ---- */
+
+/*
+ * Under KVM the device's eventfd is an irqfd with a resample fd on the
+ * pin's GSI: the kernel holds the line up from the write until the
+ * guest's EOI, then drops it and signals the resample fd, and the main
+ * loop raises it again if the device still has its condition.  The
+ * kernel ORs this source with KVM_IRQ_LINE, so other devices sharing the
+ * GSI through pci_set_irq() are unaffected.  Without KVM the main loop
+ * turns each write into pci_set_irq(d, 1).
+ */
+typedef struct PCIIntxNotifier {
+    PCIDevice *dev;
+    int fd;                     /* the device writes it */
+    int resample_fd;            /* KVM only; else -1 */
+    int gsi;
+    bool bound;                 /* irqfd assigned (KVM) */
+    int raised;                 /* atomic: notified, not yet lowered */
+    GSource *source;
+} PCIIntxNotifier;
+
+/* Lazy set-up may race between I/O threads; bindings change under it. */
+static GMutex intx_lock;
+
+static void eventfd_drain(int fd)
+{
+    eventfd_t v;
+
+    while (eventfd_read(fd, &v) == 0) {
+        /* the fds are non-blocking: stops at EAGAIN */
+    }
+}
+
+static bool intx_still_pending(PCIDevice *d, PCIIntxNotifier *n)
+{
+    if (d->intx_pending) {
+        return d->intx_pending(d);
+    }
+    return g_atomic_int_get(&n->raised);
+}
+
+/* Main loop, BQL: the line went down at EOI (KVM) or a notify arrived. */
+static gboolean intx_source_ready(gint fd, GIOCondition cond G_GNUC_UNUSED,
+                                  gpointer opaque)
+{
+    PCIIntxNotifier *n = opaque;
+    PCIDevice *d = n->dev;
+
+    eventfd_drain(fd);
+    if (!intx_still_pending(d, n)) {
+        return G_SOURCE_CONTINUE;
+    }
+    if (n->resample_fd >= 0) {
+        eventfd_write(n->fd, 1);
+    } else {
+        pci_set_irq(d, 1);
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+/* intx_lock held.  Follow INTx disable: no irqfd while it is set. */
+static void intx_bind(PCIIntxNotifier *n, bool want)
+{
+    int ret;
+
+    if (n->resample_fd < 0 || n->gsi < 0 || want == n->bound) {
+        return;
+    }
+    if (!want) {
+        irq_accel->irqfd_deassign(n->fd, n->gsi);
+        n->bound = false;
+        return;
+    }
+    /* What arrived while the line was disabled is stale; ask the device. */
+    eventfd_drain(n->fd);
+    ret = irq_accel->irqfd_assign(n->fd, n->gsi, n->resample_fd);
+    if (ret < 0) {
+        warn_report("%s: INTx irqfd on GSI %d: %s", n->dev->name, n->gsi,
+                    g_strerror(-ret));
+        return;
+    }
+    n->bound = true;
+    if (g_atomic_int_get(&n->raised)) {
+        eventfd_write(n->fd, 1);
+    }
+}
+
+static bool intx_disabled(const PCIDevice *d)
+{
+    return pci_get_word(d->config + PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE;
+}
+
+static PCIIntxNotifier *intx_notifier_new(PCIDevice *d)
+{
+    PCIIntxNotifier *n = g_new0(PCIIntxNotifier, 1);
+    bool kvm = irq_accel && irq_accel->irqfd_assign;
+    int watch;
+
+    n->dev = d;
+    n->gsi = intx_gsi(d);
+    n->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    n->resample_fd = kvm ? eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC) : -1;
+    if (n->fd < 0 || (kvm && n->resample_fd < 0)) {
+        warn_report("%s: INTx eventfd: %s", d->name, g_strerror(errno));
+        if (n->fd >= 0) {
+            close(n->fd);
+        }
+        g_free(n);
+        return NULL;
+    }
+    watch = kvm ? n->resample_fd : n->fd;
+    n->source = g_unix_fd_source_new(watch, G_IO_IN);
+    g_source_set_callback(n->source, G_SOURCE_FUNC(intx_source_ready), n,
+                          NULL);
+    g_source_attach(n->source, NULL);
+    intx_bind(n, !d->intx_blocked);
+    return n;
+}
+
+static PCIIntxNotifier *intx_notifier_get(PCIDevice *d)
+{
+    PCIIntxNotifier *n = g_atomic_pointer_get(&d->intx_notifier);
+
+    if (n) {
+        return n;
+    }
+    g_mutex_lock(&intx_lock);
+    n = d->intx_notifier;
+    if (!n && d->bus) {
+        n = intx_notifier_new(d);
+        g_atomic_pointer_set(&d->intx_notifier, n);
+    }
+    g_mutex_unlock(&intx_lock);
+    return n;
+}
+
+void pci_intx_notify(PCIDevice *d)
+{
+    PCIIntxNotifier *n = intx_notifier_get(d);
+
+    if (n) {
+        g_atomic_int_set(&n->raised, 1);
+        eventfd_write(n->fd, 1);
+    }
+}
+
+/*
+ * Under KVM nothing needs lowering here: the irqfd only holds the line
+ * until the guest's EOI, and the resample check that follows asks the
+ * device, whose condition is already clear (the guest's ISR read is what
+ * cleared it), so the line stays down.  Lowered without an EOI (say the
+ * guest polls with the pin masked) the line drops at the next EOI, after
+ * at most one spurious interrupt the guest's handler shrugs off.
+ */
+void pci_intx_lower(PCIDevice *d)
+{
+    PCIIntxNotifier *n = g_atomic_pointer_get(&d->intx_notifier);
+
+    if (n) {
+        g_atomic_int_set(&n->raised, 0);
+    }
+    if (!n || n->resample_fd < 0) {
+        pci_set_irq(d, 0);
+    }
+}
+
+/* BQL: the command register changed, or the device was reset. */
+static void intx_notifier_sync(PCIDevice *d)
+{
+    g_mutex_lock(&intx_lock);
+    d->intx_blocked = intx_disabled(d);
+    if (d->intx_notifier) {
+        intx_bind(d->intx_notifier, !d->intx_blocked);
+    }
+    g_mutex_unlock(&intx_lock);
+}
+
+/* System reset: forget notifications and drop a line KVM holds up. */
+static void intx_notifier_reset(PCIDevice *d)
+{
+    PCIIntxNotifier *n = g_atomic_pointer_get(&d->intx_notifier);
+
+    if (!n) {
+        return;
+    }
+    g_atomic_int_set(&n->raised, 0);
+    g_mutex_lock(&intx_lock);
+    /* Deassigning the last resample irqfd of a GSI lowers its line. */
+    intx_bind(n, false);
+    eventfd_drain(n->fd);
+    g_mutex_unlock(&intx_lock);
+}
+
+static void intx_notifier_free(PCIDevice *d)
+{
+    PCIIntxNotifier *n = d->intx_notifier;
+
+    if (!n) {
+        return;
+    }
+    g_mutex_lock(&intx_lock);
+    intx_bind(n, false);
+    d->intx_notifier = NULL;
+    g_mutex_unlock(&intx_lock);
+    g_source_destroy(n->source);
+    g_source_unref(n->source);
+    close(n->fd);
+    if (n->resample_fd >= 0) {
+        close(n->resample_fd);
+    }
+    g_free(n);
+}
+
+/* Under KVM the status bit follows the device's condition, not the line. */
+static void intx_status_refresh(PCIDevice *d)
+{
+    PCIIntxNotifier *n = g_atomic_pointer_get(&d->intx_notifier);
+    uint16_t status = pci_get_word(d->config + PCI_STATUS);
+
+    if (!n || n->resample_fd < 0) {
+        return;
+    }
+    status &= ~PCI_STATUS_INTERRUPT;
+    if (intx_still_pending(d, n)) {
+        status |= PCI_STATUS_INTERRUPT;
+    }
+    pci_set_word(d->config + PCI_STATUS, status);
+}
+
+/* ---- ioeventfds on BARs ---- */
+
+static int bar_eventfd_find(const PCIBar *b, uint64_t offset)
+{
+    for (guint i = 0; b->eventfds && i < b->eventfds->len; i++) {
+        if (g_array_index(b->eventfds, PCIBarEventfd, i).offset == offset) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+bool pci_bar_add_eventfd(PCIDevice *d, unsigned bar, uint64_t offset,
+                         int fd, GError **errp)
+{
+    PCIBarEventfd e = { .offset = offset, .fd = fd };
+    PCIBar *b;
+
+    if (bar >= PCI_NUM_BARS || !d->bars[bar].size ||
+        offset >= d->bars[bar].size) {
+        error_setg(errp, "%s: no BAR %u offset 0x%" PRIx64 " for an "
+                   "ioeventfd", d->name, bar, offset);
+        return false;
+    }
+    b = &d->bars[bar];
+    if (bar_eventfd_find(b, offset) >= 0) {
+        error_setg(errp, "%s: BAR %u offset 0x%" PRIx64 " already has an "
+                   "ioeventfd", d->name, bar, offset);
+        return false;
+    }
+    if (b->region && !io_region_add_eventfd(b->region, offset, fd, errp)) {
+        return false;
+    }
+    if (!b->eventfds) {
+        b->eventfds = g_array_new(false, false, sizeof(PCIBarEventfd));
+    }
+    g_array_append_val(b->eventfds, e);
+    return true;
+}
+
+void pci_bar_del_eventfd(PCIDevice *d, unsigned bar, uint64_t offset)
+{
+    PCIBar *b;
+    int i;
+
+    if (bar >= PCI_NUM_BARS) {
+        return;
+    }
+    b = &d->bars[bar];
+    i = bar_eventfd_find(b, offset);
+    if (i < 0) {
+        return;
+    }
+    if (b->region) {
+        io_region_del_eventfd(b->region, offset);
+    }
+    g_array_remove_index_fast(b->eventfds, i);
+}
+
+/* ---- capabilities ---- */
+
+/* The first 4-aligned run of @size free bytes after the header, or 0. */
+static uint8_t cap_find_space(const PCIDevice *d, uint8_t size)
+{
+    for (unsigned off = PCI_CONFIG_HEADER_SIZE;
+         off + size <= PCI_CONFIG_SPACE_SIZE; off += 4) {
+        unsigned i;
+
+        for (i = 0; i < size && !d->cap_used[off + i]; i++) {
+            /* count free bytes */
+        }
+        if (i == size) {
+            return off;
+        }
+    }
+    return 0;
+}
+
+/* The capability whose bytes include @off (offset and id), for errors. */
+static uint8_t cap_at(const PCIDevice *d, unsigned off, uint8_t *id)
+{
+    uint8_t best = 0;
+
+    for (uint8_t c = d->config[PCI_CAPABILITY_LIST], hops = 0;
+         c && hops < 64; c = d->config[c + 1], hops++) {
+        if (c <= off && c > best) {
+            best = c;
+        }
+    }
+    *id = best ? d->config[best] : 0;
+    return best;
+}
+
+uint8_t pci_add_capability(PCIDevice *d, uint8_t cap_id, uint8_t offset,
+                           uint8_t size, GError **errp)
+{
+    if (size < 2) {
+        error_setg(errp, "%s: PCI capability %x of %u bytes is too small",
+                   d->name, cap_id, size);
+        return 0;
+    }
+    if (!offset) {
+        offset = cap_find_space(d, size);
+        if (!offset) {
+            error_setg(errp, "%s: no room in config space for PCI "
+                       "capability %x (%u bytes)", d->name, cap_id, size);
+            return 0;
+        }
+    }
+    if (offset < PCI_CONFIG_HEADER_SIZE || (offset & 3) ||
+        size > PCI_CONFIG_SPACE_SIZE - offset) {
+        error_setg(errp, "%s: PCI capability %x at offset %x overlaps the "
+                   "header or leaves config space", d->name, cap_id, offset);
+        return 0;
+    }
+    for (unsigned i = offset; i < offset + size; i++) {
+        uint8_t other_id, other;
+
+        if (d->cap_used[i]) {
+            other = cap_at(d, i, &other_id);
+            /* QEMU's wording, bus path included. */
+            error_setg(errp, "0000:00:00:%02x.%x Attempt to add PCI "
+                       "capability %x at offset %x overlaps existing "
+                       "capability %x at offset %x", PCI_SLOT(d->devfn),
+                       PCI_FUNC(d->devfn), cap_id, offset, other_id, other);
+            return 0;
+        }
+    }
+    /* New capabilities go first in the list, as QEMU links them. */
+    d->config[offset] = cap_id;
+    d->config[offset + 1] = d->config[PCI_CAPABILITY_LIST];
+    d->config[PCI_CAPABILITY_LIST] = offset;
+    pci_set_word(d->config + PCI_STATUS,
+                 pci_get_word(d->config + PCI_STATUS) | PCI_STATUS_CAP_LIST);
+    memset(d->cap_used + offset, 1, size);
+    memset(d->wmask + offset, 0, size);
+    memset(d->w1cmask + offset, 0, size);
+    memcpy(d->fw_config, d->config, sizeof(d->config));
+    return offset;
+}
+
 /* ---- config space ---- */
 
 uint32_t pci_default_read_config(PCIDevice *d, uint32_t off, unsigned len)
@@ -311,6 +720,9 @@ uint32_t pci_default_read_config(PCIDevice *d, uint32_t off, unsigned len)
 
     if (!config_access_ok(off, len)) {
         return len_mask(len);
+    }
+    if (ranges_overlap(off, len, PCI_STATUS, 2)) {
+        intx_status_refresh(d);
     }
     for (unsigned i = 0; i < len; i++) {
         val |= (uint32_t)d->config[off + i] << (8 * i);
@@ -337,6 +749,9 @@ void pci_default_write_config(PCIDevice *d, uint32_t off, uint32_t val,
     }
     if (ranges_overlap(off, len, PCI_COMMAND, 2)) {
         pci_update_intx(d);
+    }
+    if (d->msix) {
+        msix_write_config(d, off, len);
     }
 }
 
@@ -477,8 +892,13 @@ static void pci_device_reset(PCIDevice *d)
 {
     d->irq_level = 0;
     pci_update_intx(d);
+    intx_notifier_reset(d);
     memcpy(d->config, d->fw_config, sizeof(d->config));
     pci_update_mappings(d);
+    intx_notifier_sync(d);
+    if (d->msix) {
+        msix_reset(d);
+    }
 }
 
 static void pci_bus_reset(void *opaque)
@@ -663,6 +1083,7 @@ bool pci_register_device(PCIBus *bus, PCIDevice *d, const char *name,
     d->name = g_strdup(name);
     bus->devices[devfn] = d;
     init_masks(d);
+    memset(d->cap_used, 1, PCI_CONFIG_HEADER_SIZE);
     if (!pci_get_word(d->config + PCI_SUBSYSTEM_VENDOR_ID) &&
         !pci_get_word(d->config + PCI_SUBSYSTEM_ID)) {
         pci_set_word(d->config + PCI_SUBSYSTEM_VENDOR_ID,
@@ -686,8 +1107,13 @@ void pci_unregister_device(PCIDevice *d)
     }
     d->irq_level = 0;
     pci_update_intx(d);
+    intx_notifier_free(d);
     for (unsigned i = 0; i < PCI_NUM_BARS; i++) {
         bar_unmap(&d->bars[i]);
+        if (d->bars[i].eventfds) {
+            g_array_free(d->bars[i].eventfds, true);
+            d->bars[i].eventfds = NULL;
+        }
     }
     bus->devices[d->devfn] = NULL;
     d->bus = NULL;

@@ -49,6 +49,29 @@ bool io_dispatch_read(AddressSpaceId as, uint64_t addr, unsigned size,
 bool io_dispatch_write(AddressSpaceId as, uint64_t addr, unsigned size,
                        uint64_t val);
 
+/*
+ * ioeventfds.  A write of any size whose address is exactly the region's
+ * base + @offset signals @fd (eventfd_write 1) instead of reaching the
+ * write op; reads still go to the op.  The accelerator may take such
+ * writes over so the vCPU never leaves the guest (KVM_IOEVENTFD); the
+ * memory layer then keeps the kernel's copy at the region's current
+ * address as the region moves or goes away.  The fd stays the caller's.
+ * False (with @errp) when @offset is outside the region, already has an
+ * eventfd, or the accelerator refused it.
+ */
+bool io_region_add_eventfd(IORegion *r, uint64_t offset, int fd,
+                           GError **errp);
+void io_region_del_eventfd(IORegion *r, uint64_t offset);
+
+/*
+ * The accelerator's hook: assign (or deassign) a kernel ioeventfd for
+ * writes of any length at @addr in @as.  Returns 0 or -errno.  NULL (the
+ * default, and qtest) leaves the dispatch code to do it.
+ */
+typedef int (*IOEventfdHook)(AddressSpaceId as, uint64_t addr, int fd,
+                             bool assign);
+void io_eventfd_set_hook(IOEventfdHook hook);
+
 /* Name of the region covering @addr, or NULL (for diagnostics). */
 const char *io_region_name_at(AddressSpaceId as, uint64_t addr);
 

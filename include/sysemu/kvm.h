@@ -8,6 +8,7 @@
 #include "qemu/osdep.h"
 #include "hw/boards.h"
 #include "hw/i386/pc.h"
+#include "exec/memory.h"
 
 struct X86CPUDef;
 
@@ -37,6 +38,22 @@ void kvm_vcpus_resume(void);
 
 /* Drive a GSI through KVM_IRQ_LINE. */
 void kvm_set_irq(unsigned gsi, int level);
+
+/*
+ * Interrupt routing (BQL held).  An MSI route takes a free GSI above the
+ * IOAPIC's 24, up to the kernel's KVM_CAP_IRQ_ROUTING limit; the return
+ * is the GSI or -errno (-ENOSPC when all are taken).  Every change hands
+ * the whole table, the irqchip routes included, to KVM_SET_GSI_ROUTING.
+ */
+int kvm_irqchip_add_msi_route(uint64_t addr, uint32_t data);
+int kvm_irqchip_update_msi_route(int gsi, uint64_t addr, uint32_t data);
+void kvm_irqchip_release_msi_route(int gsi);
+/* KVM_IRQFD: @fd raises @gsi; @resample_fd >= 0 makes it level-triggered
+ * with that fd signalled at the guest's EOI.  0 or -errno. */
+int kvm_irqfd_assign(int fd, int gsi, int resample_fd);
+int kvm_irqfd_deassign(int fd, int gsi);
+/* KVM_IOEVENTFD for writes of any length at @addr; 0 or -errno. */
+int kvm_set_ioeventfd(AddressSpaceId as, uint64_t addr, int fd, bool assign);
 
 /* The raw supported CPUID table (for -cpu help and tests). */
 struct kvm_cpuid2 *kvm_get_supported_cpuid(GError **errp);

@@ -1,10 +1,12 @@
 /*
  * PCI bus 0 through ports 0xcf8/0xcfc: config space masks, BAR sizing
  * and moving, the reset control register at 0xcf9, INTx sharing, and
- * -device placement.
+ * -device placement; capabilities, BAR ioeventfds and INTx raised from
+ * other threads (without KVM).
  */
 #include "qemu/osdep.h"
 #include <check.h>
+#include <sys/eventfd.h>
 #include "qemu/main-loop.h"
 #include "exec/memory.h"
 #include "hw/irq.h"
@@ -508,6 +510,215 @@ START_TEST(test_placement)
 }
 END_TEST
 
+/* Run what the main loop has ready (eventfd sources), as vl.c would. */
+static void run_main_loop(void)
+{
+    while (g_main_context_iteration(NULL, false)) {
+        /* until nothing is ready */
+    }
+}
+
+START_TEST(test_capabilities)
+{
+    TestDev *t = tdev_new(PCI_DEVFN(3, 0), 1, false);
+    GError *err = NULL;
+
+    ck_assert_uint_eq(cfg_read(t->pci.devfn, PCI_STATUS, 2) &
+                      PCI_STATUS_CAP_LIST, 0);
+    ck_assert_uint_eq(pci_add_capability(&t->pci, PCI_CAP_ID_VNDR, 0, 16,
+                                         &err), 0x40);
+    ck_assert_uint_eq(pci_add_capability(&t->pci, 0x11, 0, 12, &err), 0x50);
+    /* an explicit place; the first free run that fits skips it */
+    ck_assert_uint_eq(pci_add_capability(&t->pci, 0x05, 0x60, 6, &err),
+                      0x60);
+    ck_assert_uint_eq(pci_add_capability(&t->pci, PCI_CAP_ID_VNDR, 0, 8,
+                                         &err), 0x68);
+    ck_assert_ptr_null(err);
+    ck_assert_uint_eq(cfg_read(t->pci.devfn, PCI_STATUS, 2) &
+                      PCI_STATUS_CAP_LIST, PCI_STATUS_CAP_LIST);
+    /* The guest walks the newest first, as QEMU links them. */
+    ck_assert_uint_eq(cfg_read(t->pci.devfn, PCI_CAPABILITY_LIST, 1), 0x68);
+    ck_assert_uint_eq(cfg_read(t->pci.devfn, 0x68, 2), 0x6009);
+    ck_assert_uint_eq(cfg_read(t->pci.devfn, 0x60, 2), 0x5005);
+    ck_assert_uint_eq(cfg_read(t->pci.devfn, 0x50, 2), 0x4011);
+    ck_assert_uint_eq(cfg_read(t->pci.devfn, 0x40, 2), 0x0009);
+    /* ids and links are read-only; so is the body until the caller says */
+    cfg_write(t->pci.devfn, 0x40, 4, 0xffffffff);
+    ck_assert_uint_eq(cfg_read(t->pci.devfn, 0x40, 4), 0x0009);
+    /* bytes after the capabilities stay writable, as before */
+    cfg_write(t->pci.devfn, 0xf0, 4, 0x12345678);
+    ck_assert_uint_eq(cfg_read(t->pci.devfn, 0xf0, 4), 0x12345678);
+
+    ck_assert_uint_eq(pci_add_capability(&t->pci, 0x10, 0x4c, 8, &err), 0);
+    ck_assert_str_eq(err->message, "0000:00:00:03.0 Attempt to add PCI "
+                     "capability 10 at offset 4c overlaps existing "
+                     "capability 9 at offset 40");
+    g_clear_error(&err);
+    ck_assert_uint_eq(pci_add_capability(&t->pci, 0x10, 0x64, 8, &err), 0);
+    ck_assert_str_eq(err->message, "0000:00:00:03.0 Attempt to add PCI "
+                     "capability 10 at offset 64 overlaps existing "
+                     "capability 5 at offset 60");
+    g_clear_error(&err);
+    ck_assert_uint_eq(pci_add_capability(&t->pci, 0x10, 0x3c, 4, &err), 0);
+    ck_assert_ptr_nonnull(err);
+    g_clear_error(&err);
+    ck_assert_uint_eq(pci_add_capability(&t->pci, 0x10, 0xfc, 8, &err), 0);
+    ck_assert_ptr_nonnull(err);
+    g_clear_error(&err);
+    ck_assert_uint_eq(pci_add_capability(&t->pci, 0x10, 0, 200, &err), 0);
+    ck_assert_ptr_nonnull(err);
+    g_clear_error(&err);
+    /* the list is what the reset state holds */
+    cfg_write(t->pci.devfn, PCI_COMMAND, 2, 0);
+    qemu_devices_reset();
+    ck_assert_uint_eq(cfg_read(t->pci.devfn, PCI_CAPABILITY_LIST, 1), 0x68);
+    tdev_free(t);
+}
+END_TEST
+
+static bool eventfd_signalled(int fd)
+{
+    eventfd_t v;
+
+    return eventfd_read(fd, &v) == 0 && v > 0;
+}
+
+START_TEST(test_ioeventfd)
+{
+    TestDev *t = tdev_new(PCI_DEVFN(3, 0), 1, true);
+    int mfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    int pfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    GError *err = NULL;
+    uint64_t mem = t->pci.bars[1].addr, io = t->pci.bars[0].addr;
+    uint64_t v;
+
+    ck_assert(pci_bar_add_eventfd(&t->pci, 1, 0x10, mfd, &err));
+    ck_assert(pci_bar_add_eventfd(&t->pci, 0, 4, pfd, &err));
+    ck_assert_ptr_null(err);
+    ck_assert(!pci_bar_add_eventfd(&t->pci, 1, 0x10, mfd, &err));
+    g_clear_error(&err);
+    ck_assert(!pci_bar_add_eventfd(&t->pci, 1, 0x1000, mfd, &err));
+    g_clear_error(&err);
+    ck_assert(!pci_bar_add_eventfd(&t->pci, 3, 0, mfd, &err));
+    g_clear_error(&err);
+
+    /* any size at the offset signals and never reaches the device */
+    ck_assert(io_dispatch_write(AS_MMIO, mem + 0x10, 2, 7));
+    ck_assert(eventfd_signalled(mfd));
+    ck_assert_uint_eq(t->accesses, 0);
+    ck_assert(io_dispatch_write(AS_MMIO, mem + 0x10, 4, 7));
+    ck_assert(eventfd_signalled(mfd));
+    out(io + 4, 2, 3);
+    ck_assert(eventfd_signalled(pfd));
+    ck_assert_uint_eq(t->accesses, 0);
+    /* other offsets and reads still do */
+    ck_assert(io_dispatch_write(AS_MMIO, mem + 0x14, 4, 9));
+    ck_assert_uint_eq(t->accesses, 1);
+    ck_assert(io_dispatch_read(AS_MMIO, mem + 0x10, 4, &v));
+    ck_assert_uint_eq(t->accesses, 2);
+    ck_assert(!eventfd_signalled(mfd));
+
+    /* the guest moves the BAR: the new address signals, the old is gone */
+    cfg_write(t->pci.devfn, PCI_BASE_ADDRESS_0 + 4, 4, 0x10000000);
+    ck_assert(!io_dispatch_write(AS_MMIO, mem + 0x10, 4, 7));
+    ck_assert(!eventfd_signalled(mfd));
+    ck_assert(io_dispatch_write(AS_MMIO, 0x10000010, 4, 7));
+    ck_assert(eventfd_signalled(mfd));
+    /* decoding off and on again keeps it */
+    cfg_write(t->pci.devfn, PCI_COMMAND, 2, PCI_COMMAND_IO);
+    ck_assert(!io_dispatch_write(AS_MMIO, 0x10000010, 4, 7));
+    cfg_write(t->pci.devfn, PCI_COMMAND, 2,
+              PCI_COMMAND_IO | PCI_COMMAND_MEMORY);
+    ck_assert(io_dispatch_write(AS_MMIO, 0x10000010, 4, 7));
+    ck_assert(eventfd_signalled(mfd));
+    ck_assert_uint_eq(t->accesses, 2);
+
+    /* deleted: writes reach the device again */
+    pci_bar_del_eventfd(&t->pci, 1, 0x10);
+    ck_assert(io_dispatch_write(AS_MMIO, 0x10000010, 4, 7));
+    ck_assert(!eventfd_signalled(mfd));
+    ck_assert_uint_eq(t->accesses, 3);
+    ck_assert_uint_eq(t->last_off, 0x10);
+    tdev_free(t);
+    close(mfd);
+    close(pfd);
+}
+END_TEST
+
+static bool cond_pending;
+
+static bool test_intx_pending(PCIDevice *d)
+{
+    (void)d;
+    return cond_pending;
+}
+
+static gpointer notify_thread(gpointer opaque)
+{
+    pci_intx_notify(opaque);
+    return NULL;
+}
+
+START_TEST(test_intx_notify)
+{
+    TestDev *a = tdev_new(PCI_DEVFN(2, 0), 1, false);   /* GSI 10 */
+    TestDev *b = tdev_new(PCI_DEVFN(6, 0), 1, false);   /* GSI 10 too */
+    GThread *th;
+
+    a->pci.intx_pending = test_intx_pending;
+    cond_pending = true;
+    /* from another thread; the main loop raises the line */
+    th = g_thread_new("notify", notify_thread, &a->pci);
+    g_thread_join(th);
+    ck_assert_int_eq(irq_level[10], 0);
+    run_main_loop();
+    ck_assert_int_eq(irq_level[10], 1);
+    ck_assert_uint_eq(cfg_read(a->pci.devfn, PCI_STATUS, 2) &
+                      PCI_STATUS_INTERRUPT, PCI_STATUS_INTERRUPT);
+    /* shared with a device using pci_set_irq */
+    pci_set_irq(&b->pci, 1);
+    cond_pending = false;
+    pci_intx_lower(&a->pci);
+    ck_assert_int_eq(irq_level[10], 1);
+    pci_set_irq(&b->pci, 0);
+    ck_assert_int_eq(irq_level[10], 0);
+    ck_assert_uint_eq(cfg_read(a->pci.devfn, PCI_STATUS, 2), 0);
+
+    /* a notification the device took back before the main loop ran */
+    cond_pending = true;
+    pci_intx_notify(&a->pci);
+    cond_pending = false;
+    pci_intx_lower(&a->pci);
+    run_main_loop();
+    ck_assert_int_eq(irq_level[10], 0);
+
+    /* INTx disable holds the line down; re-enabling raises it */
+    cfg_write(a->pci.devfn, PCI_COMMAND, 2, PCI_COMMAND_INTX_DISABLE);
+    cond_pending = true;
+    pci_intx_notify(&a->pci);
+    run_main_loop();
+    ck_assert_int_eq(irq_level[10], 0);
+    cfg_write(a->pci.devfn, PCI_COMMAND, 2, 0);
+    ck_assert_int_eq(irq_level[10], 1);
+
+    /* system reset drops it and forgets what was not yet delivered */
+    qemu_devices_reset();
+    ck_assert_int_eq(irq_level[10], 0);
+    pci_intx_notify(&a->pci);
+    qemu_devices_reset();
+    run_main_loop();
+    ck_assert_int_eq(irq_level[10], 0);
+    /* ... and works afterwards */
+    pci_intx_notify(&a->pci);
+    run_main_loop();
+    ck_assert_int_eq(irq_level[10], 1);
+    /* unplug drops the line and the notifier */
+    tdev_free(a);
+    ck_assert_int_eq(irq_level[10], 0);
+    tdev_free(b);
+}
+END_TEST
+
 static void add(Suite *s, const char *name, const TTest *t)
 {
     TCase *tc = tcase_create(name);
@@ -531,6 +742,9 @@ int main(void)
     add(s, "cf9", test_cf9);
     add(s, "intx", test_intx);
     add(s, "placement", test_placement);
+    add(s, "capabilities", test_capabilities);
+    add(s, "ioeventfd", test_ioeventfd);
+    add(s, "intx-notify", test_intx_notify);
 
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -40,7 +40,11 @@ unsigned msix_nr_vectors(PCIDevice *d);
  */
 void msix_notify(PCIDevice *d, unsigned vector);
 
-/* Device reset: every vector masked, nothing pending, MSI-X disabled. */
+/* Device reset: every vector masked, nothing pending, MSI-X disabled.
+ * (pci.c also calls it on system reset.) */
 void msix_reset(PCIDevice *d);
+
+/* For pci.c: config bytes [@off, @off+@len) were written (BQL). */
+void msix_write_config(PCIDevice *d, uint32_t off, unsigned len);
 
 #endif

@@ -96,7 +96,13 @@ typedef struct PCIBar {
     const IORegionOps *ops;
     void *opaque;
     IORegion *region;           /* NULL while not decoded */
+    GArray *eventfds;           /* PCIBarEventfd, for pci_bar_add_eventfd */
 } PCIBar;
+
+typedef struct PCIBarEventfd {
+    uint64_t offset;
+    int fd;
+} PCIBarEventfd;
 
 /* Hooks for registers with side effects; defaults act on config[]. */
 typedef uint32_t (*PCIConfigReadFunc)(PCIDevice *d, uint32_t off,
@@ -126,7 +132,10 @@ struct PCIDevice {
      * true?  (BQL held.) */
     bool (*intx_pending)(PCIDevice *d);
     struct PCIIntxNotifier *intx_notifier;  /* pci.c's, for INTx above */
+    bool intx_blocked;          /* INTx disable as the notifier last saw it */
     struct MSIXState *msix;                 /* msix.c's, or NULL */
+    /* Config bytes taken by the header and capabilities. */
+    bool cap_used[PCI_CONFIG_SPACE_SIZE];
 };
 
 /* The "addr" property for a PCI device type's Property list. */
@@ -239,6 +248,22 @@ void pci_bar_del_eventfd(PCIDevice *d, unsigned bar, uint64_t offset);
  */
 void pci_intx_notify(PCIDevice *d);
 void pci_intx_lower(PCIDevice *d);
+
+/*
+ * What the accelerator offers for interrupts raised by a write to an
+ * eventfd (KVM's GSI routing and irqfds; BQL held, 0 or -errno, a GSI
+ * from add_msi_route).  Unset, as under qtest, the PCI code delivers
+ * from the main loop instead.
+ */
+typedef struct PCIIrqAccelOps {
+    int (*add_msi_route)(uint64_t addr, uint32_t data);
+    int (*update_msi_route)(int gsi, uint64_t addr, uint32_t data);
+    void (*release_msi_route)(int gsi);
+    int (*irqfd_assign)(int fd, int gsi, int resample_fd);
+    int (*irqfd_deassign)(int fd, int gsi);
+} PCIIrqAccelOps;
+void pci_set_irq_accel_ops(const PCIIrqAccelOps *ops);
+const PCIIrqAccelOps *pci_irq_accel_ops(void);
 
 /*
  * The GSI a slot's pin (0 = INTA) reaches, as the DSDT's _PRT says:
