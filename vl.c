@@ -1146,8 +1146,9 @@ int main(int argc, char **argv)
     while (!main_loop_should_exit(&status)) {
         g_main_context_iteration(NULL, TRUE);
     }
-    iothread_stop_all();
+    /* Drain first: completions still run in the I/O threads. */
     blk_close_all();
+    iothread_stop_all();
     qemu_chr_cleanup_all();
     exit(status);
 }
