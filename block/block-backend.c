@@ -157,11 +157,38 @@ static bool update_perms(BlockFile *f, GError **errp)
     return bfile_set_perm(f, perm, shared, errp);
 }
 
+/*
+ * Two nodes on one open file (two raw nodes over one file node) do not
+ * see each other's OFD locks: check what QEMU's permission graph would.
+ */
+static bool check_sibling_users(BlockBackend *blk, GError **errp)
+{
+    for (GList *l = backends; l; l = l->next) {
+        BlockBackend *b = l->data;
+
+        if (b == blk || b->file != blk->file || !b->dev) {
+            continue;
+        }
+        if (!b->read_only || !blk->read_only) {
+            error_setg(errp, "Permission conflict on node '%s': permissions "
+                       "'write' are both required by node '%s' and "
+                       "unshared by node '%s'", blk->file->filename,
+                       b->read_only ? blk->name : b->name,
+                       b->read_only ? b->name : blk->name);
+            return false;
+        }
+    }
+    return true;
+}
+
 bool blk_attach_dev(BlockBackend *blk, void *dev, GError **errp)
 {
     if (blk->dev) {
         error_setg(errp, "Drive '%s' is already in use by another device",
                    blk->name);
+        return false;
+    }
+    if (!check_sibling_users(blk, errp)) {
         return false;
     }
     blk->dev = dev;

@@ -195,7 +195,8 @@ void laio_submit(GMainContext *ctx, BlockFile *f, bool is_write,
         r->bytes += iov[i].iov_len;
     }
     if (!s->io) {
-        laio_fail(s, r, -ENOSYS);
+        /* io_setup refused (aio-max-nr reached): the workers do it. */
+        thread_pool_submit(s->ctx, finish_short, r, finish_short_done, r);
         return;
     }
     if (is_write) {

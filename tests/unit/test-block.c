@@ -850,6 +850,11 @@ START_TEST(blockdev_forms)
     ck_assert(!blk_discard_enabled(blk));    /* raw node: discard=ignore */
     memset(buf, 9, sizeof(buf));
     ck_assert_int_eq(do_write(blk, 512, buf, 512, 0), 0);
+    /* two users of one file node: the second device is refused */
+    ck_assert(blk_attach_dev(blk, &dummy_dev_a, &err));
+    ck_assert(!blk_attach_dev(blk_by_name("libvirt-1-storage"),
+                              &dummy_dev_b, &err));
+    ck_assert_ptr_nonnull(strstr(err->message, "Permission conflict"));
     ck_assert_int_eq(do_read(blk_by_name("libvirt-1-storage"), 512, buf,
                              512), 0);
     ck_assert_int_eq(buf[0], 9);
