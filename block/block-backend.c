@@ -600,6 +600,12 @@ static void blk_free(BlockBackend *blk)
     g_free(blk);
 }
 
+void blk_context_release(GMainContext *ctx)
+{
+    laio_forget_context(ctx);
+    thread_pool_forget_context(ctx);
+}
+
 void blk_close_all(void)
 {
     GList *l = backends;

@@ -105,6 +105,10 @@ bool blk_flush_enabled(const BlockBackend *blk);
 /* Detect an image format by its first sector; NULL if none known. */
 const char *block_probe_format(const uint8_t *buf, size_t len);
 
+/* Drop what the engines keep for @ctx (an I/O thread going away). */
+void thread_pool_forget_context(GMainContext *ctx);
+void laio_forget_context(GMainContext *ctx);
+
 /* Forget every node name (blk_close_all). */
 void blockdev_reset(void);
 

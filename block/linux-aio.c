@@ -177,6 +177,26 @@ static void laio_submit_pending(LaioState *s)
     }
 }
 
+void laio_forget_context(GMainContext *ctx)
+{
+    LaioState *s;
+
+    g_mutex_lock(&states_lock);
+    s = states ? g_hash_table_lookup(states, ctx) : NULL;
+    if (s) {
+        g_hash_table_remove(states, ctx);
+    }
+    g_mutex_unlock(&states_lock);
+    if (s) {
+        if (s->io) {
+            io_destroy(s->io);
+        }
+        close(s->efd);
+        g_source_destroy(&s->source);
+        g_source_unref(&s->source);
+    }
+}
+
 void laio_submit(GMainContext *ctx, BlockFile *f, bool is_write,
                  int64_t offset, struct iovec *iov, int iovcnt,
                  BlockCompletionFunc *cb, void *opaque)

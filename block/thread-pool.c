@@ -86,6 +86,29 @@ static CompletionQueue *cq_get(GMainContext *ctx)
     return q;
 }
 
+void thread_pool_forget_context(GMainContext *ctx)
+{
+    CompletionQueue *q;
+
+    g_mutex_lock(&queues_lock);
+    q = queues ? g_hash_table_lookup(queues, ctx) : NULL;
+    if (q) {
+        g_hash_table_remove(queues, ctx);
+    }
+    g_mutex_unlock(&queues_lock);
+    if (q) {
+        Completion *c;
+
+        while ((c = g_queue_pop_head(&q->done))) {
+            g_free(c);      /* drained before: nothing should be left */
+        }
+        close(q->efd);
+        g_mutex_clear(&q->lock);
+        g_source_destroy(&q->source);
+        g_source_unref(&q->source);
+    }
+}
+
 void block_ctx_complete(GMainContext *ctx, BlockCompletionFunc *cb,
                         void *opaque, int ret)
 {

@@ -7,6 +7,7 @@
 #include "qemu/error-report.h"
 #include "qemu/option.h"
 #include "sysemu/iothread.h"
+#include "block/block.h"
 #include <signal.h>
 #include <sys/syscall.h>
 
@@ -165,6 +166,7 @@ void iothread_stop_all(void)
 
         iothread_run_sync(t, iothread_quit, t);
         g_thread_join(t->thread);
+        blk_context_release(t->ctx);
         g_main_loop_unref(t->loop);
         g_main_context_unref(t->ctx);
         g_mutex_clear(&t->lock);

@@ -96,7 +96,11 @@ BlockdevOnError blk_get_on_error(const BlockBackend *blk, bool is_read);
 BlockErrorAction blk_get_error_action(const BlockBackend *blk, bool is_read,
                                       int error);
 
-/* Before any request: run completions in @ctx (NULL: the main loop's). */
+/*
+ * Before any request: run completions in @ctx (NULL: the main loop's).
+ * Requests are submitted from the thread that runs that context (or,
+ * for the main loop's, with the BQL held, e.g. from a vCPU thread).
+ */
 void blk_set_aio_context(BlockBackend *blk, GMainContext *ctx);
 GMainContext *blk_get_aio_context(BlockBackend *blk);
 
@@ -153,6 +157,12 @@ void blk_set_io_error_hook(BlockIOErrorHook *hook);
 void blk_error_action(BlockBackend *blk, BlockErrorAction action,
                       bool is_read, int error);
 BlockIOStatus blk_iostatus(const BlockBackend *blk);
+/*
+ * @ctx (an I/O thread's) is about to be destroyed: free the completion
+ * sources the block layer attached to it.  No backend may use it any
+ * more and nothing may be in flight there.
+ */
+void blk_context_release(GMainContext *ctx);
 void blk_iostatus_reset(BlockBackend *blk);
 
 #endif
