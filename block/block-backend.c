@@ -36,6 +36,8 @@ typedef struct BlkReq {
     int iovcnt;
     int flags;
     bool sync_after;         /* flush before completing (no write cache) */
+    bool tracked, rmw;       /* O_DIRECT write ordering, see serialise() */
+    int64_t ser_start, ser_end;
     BlockCompletionFunc *cb;
     void *opaque;
 } BlkReq;
@@ -343,10 +345,95 @@ static int do_flush(void *arg)
     return bfile_flush(r->blk->file);
 }
 
+/*
+ * With O_DIRECT, a misaligned write is a read-modify-write of whole
+ * blocks: any other write to those blocks in flight at the same time
+ * could be undone by it.  Such overlapping writes wait for each other,
+ * in order (QEMU's serialising requests).
+ */
+static bool ser_conflict(const BlkReq *a, const BlkReq *b)
+{
+    return (a->rmw || b->rmw) && a->ser_start < b->ser_end &&
+           b->ser_start < a->ser_end;
+}
+
+static bool ser_may_start(BlockFile *f, const BlkReq *r, GList *upto)
+{
+    for (GList *l = f->busy; l; l = l->next) {
+        if (ser_conflict(r, l->data)) {
+            return false;
+        }
+    }
+    for (GList *l = f->waiting.head; l && l != upto; l = l->next) {
+        if (ser_conflict(r, l->data)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* True if @r may go now; otherwise it is queued and started later. */
+static bool serialise(BlkReq *r, bool aligned)
+{
+    BlockFile *f = r->blk->file;
+    bool go;
+
+    if (!f->direct || f->align <= 1) {
+        return true;
+    }
+    r->tracked = true;
+    r->rmw = !aligned;
+    r->ser_start = QEMU_ALIGN_DOWN(r->offset, (int64_t)f->align);
+    r->ser_end = QEMU_ALIGN_UP(r->offset + r->bytes, (int64_t)f->align);
+    g_mutex_lock(&f->ser_lock);
+    go = ser_may_start(f, r, NULL);
+    if (go) {
+        f->busy = g_list_prepend(f->busy, r);
+    } else {
+        g_queue_push_tail(&f->waiting, r);
+    }
+    g_mutex_unlock(&f->ser_lock);
+    return go;
+}
+
+static int do_rw(void *arg);
+static void write_done(void *opaque, int ret);
+
+static void unserialise(BlkReq *r)
+{
+    BlockFile *f = r->blk->file;
+    GList *start = NULL;
+
+    g_mutex_lock(&f->ser_lock);
+    f->busy = g_list_remove(f->busy, r);
+    for (GList *l = f->waiting.head; l;) {
+        GList *next = l->next;
+
+        if (ser_may_start(f, l->data, l)) {
+            start = g_list_append(start, l->data);
+            f->busy = g_list_prepend(f->busy, l->data);
+            g_queue_delete_link(&f->waiting, l);
+        }
+        l = next;
+    }
+    g_mutex_unlock(&f->ser_lock);
+    /* The workers take them: this may not be the requests' own thread. */
+    for (GList *l = start; l; l = l->next) {
+        BlkReq *w = l->data;
+        thread_pool_submit(w->blk->ctx, do_rw, w, write_done, w);
+    }
+    g_list_free(start);
+}
+
 /* A write done: make it durable first if the write cache is off. */
 static void write_done(void *opaque, int ret)
 {
     BlkReq *r = opaque;
+
+    if (r->tracked) {
+        r->tracked = false;
+        unserialise(r);
+    }
 
     if (ret == 0 && r->sync_after) {
         r->sync_after = false;
@@ -467,6 +554,7 @@ static void submit_rw(BlockBackend *blk, ReqType type, int64_t offset,
                         cb, opaque);
     int ret = check_request(blk, type, offset, bytes);
     BlockFile *f = blk->file;
+    bool aligned;
 
     if (ret < 0) {
         block_ctx_complete(blk->ctx, req_finish, r, ret);
@@ -474,8 +562,11 @@ static void submit_rw(BlockBackend *blk, ReqType type, int64_t offset,
     }
     r->sync_after = type == REQ_WRITE && !blk->no_flush &&
                     (!blk->wce || (flags & BDRV_REQ_FUA));
-    if (f->aio == BLOCK_AIO_NATIVE && f->direct &&
-        bfile_iov_aligned(f, offset, iov, iovcnt) &&
+    aligned = bfile_iov_aligned(f, offset, iov, iovcnt);
+    if (type == REQ_WRITE && !serialise(r, aligned)) {
+        return;
+    }
+    if (f->aio == BLOCK_AIO_NATIVE && f->direct && aligned &&
         !(blk->probed && offset < 512 && type == REQ_WRITE)) {
         laio_submit(blk->ctx, f, type == REQ_WRITE, offset, r->iov,
                     r->iovcnt, write_done, r);
@@ -536,6 +627,10 @@ void blk_aio_pwrite_zeroes(BlockBackend *blk, int64_t offset, int64_t bytes,
         return;
     }
     r->sync_after = !blk->no_flush && (!blk->wce || (flags & BDRV_REQ_FUA));
+    if (!serialise(r, offset % blk->file->align == 0 &&
+                      bytes % blk->file->align == 0)) {
+        return;
+    }
     thread_pool_submit(blk->ctx, do_rw, r, write_done, r);
 }
 

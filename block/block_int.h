@@ -44,6 +44,11 @@ typedef struct BlockFile {
     uint32_t mem_align;      /* buffer alignment for O_DIRECT */
     int64_t size;            /* cached length in bytes */
     unsigned perm, unshared; /* lock bytes currently held */
+    /* O_DIRECT writes in flight, and those waiting for an overlapping
+     * read-modify-write to finish (block-backend.c) */
+    GMutex ser_lock;
+    GList *busy;
+    GQueue waiting;
 } BlockFile;
 
 BlockFile *bfile_open(const BlockFileOpts *o, GError **errp);

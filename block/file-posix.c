@@ -197,6 +197,8 @@ BlockFile *bfile_open(const BlockFileOpts *o, GError **errp)
     f->aio = o->aio;
     f->size = len;
     f->align = f->mem_align = 1;
+    g_mutex_init(&f->ser_lock);
+    g_queue_init(&f->waiting);
     if (o->direct) {
         probe_dio_alignment(f);
     }
@@ -214,6 +216,7 @@ void bfile_unref(BlockFile *f)
         return;
     }
     close(f->fd);         /* drops the OFD locks too */
+    g_mutex_clear(&f->ser_lock);
     g_free(f->filename);
     g_free(f);
 }
