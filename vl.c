@@ -129,6 +129,7 @@ typedef struct VMConfig {
     GPtrArray *object;         /* -object strings */
     GPtrArray *drive;          /* -drive strings */
     GPtrArray *blockdev;       /* -blockdev strings */
+    GPtrArray *iothread;       /* -object iothread strings, checked */
     const char *memory_backend; /* -machine memory-backend= */
     bool display_none;
     char *process_name;        /* -name process= */
@@ -351,6 +352,7 @@ static void parse_command_line(int argc, char **argv)
     conf.object = g_ptr_array_new();
     conf.drive = g_ptr_array_new();
     conf.blockdev = g_ptr_array_new();
+    conf.iothread = g_ptr_array_new();
 
     for (int i = 1; i < argc; i++) {
         const QemuOption *o;
@@ -568,15 +570,16 @@ static const char *const unsupported_objects[] = {
 
 /*
  * -object iothread,id=ID.  QEMU's polling knobs are refused: qvmm's I/O
- * threads block in poll() and have nothing for them to tune.
+ * threads block in poll() and have nothing for them to tune.  Checked
+ * here; the threads start after -daemonize has forked.
  */
-static void create_iothread(const QOpts *opts)
+static void check_iothread(const QOpts *opts, const char *arg)
 {
     static const char *const polling[] = {
         "poll-max-ns", "poll-grow", "poll-shrink", "aio-max-batch",
         "thread-pool-min", "thread-pool-max", NULL
     };
-    g_autoptr(GError) err = NULL;
+    const char *id = qopts_get(opts, "id");
 
     for (guint i = 0; i < opts->items->len; i++) {
         QOpt *o = g_ptr_array_index(opts->items, i);
@@ -592,8 +595,40 @@ static void create_iothread(const QOpts *opts)
         }
         exit(1);
     }
-    if (!iothread_create(qopts_get(opts, "id"), &err)) {
-        fatal(g_steal_pointer(&err));
+    if (!id) {
+        error_report("Parameter 'id' is missing");
+        exit(1);
+    }
+    if (!id_wellformed(id)) {
+        error_report("Parameter 'id' expects an identifier");
+        error_printf("Identifiers consist of letters, digits, '-', '.', "
+                     "'_', starting with a letter.\n");
+        exit(1);
+    }
+    for (guint i = 0; i < conf.iothread->len; i++) {
+        g_autoptr(QOpts) other = qopts_parse(
+            g_ptr_array_index(conf.iothread, i), "qom-type", NULL);
+
+        if (!g_strcmp0(qopts_get(other, "id"), id)) {
+            error_report("Duplicate ID '%s' for object", id);
+            exit(1);
+        }
+    }
+    g_ptr_array_add(conf.iothread, (char *)arg);
+}
+
+static void create_iothreads(void)
+{
+    for (guint i = 0; i < conf.iothread->len; i++) {
+        const char *arg = g_ptr_array_index(conf.iothread, i);
+        g_autoptr(QOpts) opts = parse_opts_or_exit("-object", arg,
+                                                   "qom-type");
+        g_autoptr(GError) err = NULL;
+
+        if (!iothread_create(qopts_get(opts, "id"), &err)) {
+            fatal(g_steal_pointer(&err));
+        }
+        loc_clear();
     }
 }
 
@@ -639,7 +674,7 @@ static void create_objects(void)
             exit(1);
         }
         if (!strcmp(type, "iothread")) {
-            create_iothread(opts);
+            check_iothread(opts, g_ptr_array_index(conf.object, i));
             loc_clear();
             continue;
         }
@@ -1116,6 +1151,7 @@ int main(int argc, char **argv)
     /* After the chardevs: Ctrl-C must still kill a wait=on server wait.
      * Before any thread: the signals must be blocked in all of them. */
     qemu_init_signals();
+    create_iothreads();
 
     init_accelerator();
     if (!pc_machine_init(&mc, &err)) {

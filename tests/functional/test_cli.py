@@ -1578,6 +1578,54 @@ def daemonize(t):
             os.kill(pid, signal.SIGKILL)
 
 
+def thread_names(pid):
+    names = []
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            names.append(read_file("/proc/%d/task/%s/comm" % (pid, tid))
+                         .strip())
+        except (OSError, AttributeError):
+            pass
+    return names
+
+
+@case
+def iothread_survives_daemonize(t):
+    """-object iothread's thread runs in the daemon (started after the
+    fork), named as QEMU names it with debug-threads=on; a drive opened
+    at start-up holds QEMU's "consistent read" lock byte."""
+    t.need_kvm()
+    d = t.newdir("iothread")
+    pf = os.path.join(d, "vm.pid")
+    out = os.path.join(d, "serial.log")
+    img = os.path.join(d, "disk.img")
+    with open(img, "wb") as f:
+        f.truncate(1 << 20)
+    r = t.run(daemon_args(t, pf, out, "-name", "debug-threads=on",
+                          "-object", "iothread,id=io0",
+                          "-drive", "file=%s,if=none,format=raw,id=d0" % img,
+                          "-S", "-kernel", t.guests["halt.elf"]),
+              d, timeout=t.boot_timeout(), leftovers=False)
+    pid = None
+    try:
+        t.expect_rc(r, 0)
+        pid = int(read_file(pf))
+        if not wait_until(lambda: "IO io0" in thread_names(pid), 10):
+            raise Fail("no 'IO io0' thread in %s" % thread_names(pid))
+        ino = os.stat(img).st_ino
+        locks = [l for l in read_file("/proc/locks").splitlines()
+                 if re.search(r":%d 100 100$" % ino, l)]
+        if not locks or "OFDLCK" not in locks[0]:
+            raise Fail("no OFD lock on byte 100 of the image")
+        os.kill(pid, signal.SIGTERM)
+        if not wait_until(lambda: not pid_alive(pid), 15):
+            raise Fail("daemon still running 15s after SIGTERM")
+        pid = None
+    finally:
+        if pid and pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
 @case
 def daemonize_nographic_nodefaults(t):
     """-nographic -daemonize is fine with -nodefaults and every port
