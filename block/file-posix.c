@@ -167,9 +167,17 @@ BlockFile *bfile_open(const BlockFileOpts *o, GError **errp)
 {
     BlockFile *f;
     bool read_only = o->read_only;
+    struct stat st;
     int fd;
     int64_t len;
 
+    /* Regular files, and block devices (QEMU's host_device). */
+    if (stat(o->filename, &st) == 0 && !S_ISREG(st.st_mode) &&
+        !S_ISBLK(st.st_mode)) {
+        error_setg(errp, "'file' driver requires '%s' to be a regular file",
+                   o->filename);
+        return NULL;
+    }
     fd = open_image(o, read_only);
     if (fd < 0 && !read_only && o->auto_read_only &&
         (errno == EACCES || errno == EROFS)) {

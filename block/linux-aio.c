@@ -165,9 +165,15 @@ static void laio_submit_pending(LaioState *s)
         struct iocb *cbs[1] = { &r->iocb };
         int ret = io_submit(s->io, 1, cbs);
 
-        if (ret == -EAGAIN) {
+        if (ret == -EAGAIN && s->in_flight) {
+            /* retried when a completion frees a slot */
             g_queue_push_head(&s->pending, r);
             return;
+        }
+        if (ret == -EAGAIN) {
+            /* nothing of ours in flight to wait for: the workers do it */
+            thread_pool_submit(s->ctx, finish_short, r, finish_short_done, r);
+            continue;
         }
         if (ret < 0) {
             laio_fail(s, r, ret);

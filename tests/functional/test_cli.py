@@ -568,6 +568,9 @@ ERROR_CASES = [
     ("drive-missing-file", ["-drive", "file={D}/missing,if=none,format=raw"],
      ["{P}-drive file={D}/missing,if=none,format=raw: Could not open "
       "'{D}/missing': No such file or directory"], {}),
+    ("drive-directory", ["-drive", "file={D},if=none,format=raw,readonly=on"],
+     ["{P}-drive file={D},if=none,format=raw,readonly=on: 'file' driver "
+      "requires '{D}' to be a regular file"], {}),
     ("drive-unknown-format", ["-drive", "file={G}/disk.img,if=none,format=foo"],
      ["{P}-drive file={G}/disk.img,if=none,format=foo: Unknown driver 'foo'"],
      {}),
