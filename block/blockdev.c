@@ -408,36 +408,56 @@ static bool drive_parse(const QOpts *opts, DriveParams *p, GError **errp)
     return true;
 }
 
+/* The -drive id, or QEMU's name for it: the interface and the first
+ * free unit on it (counting drives that have ids). */
+static char *drive_id(const DriveParams *p, bool virtio, GError **errp)
+{
+    unsigned *counter = &if_counters[virtio ? 0 : 1];
+    char *id;
+
+    if (p->id) {
+        if (g_hash_table_contains(drive_ids, p->id)) {
+            error_setg(errp, "Duplicate ID '%s' for drive", p->id);
+            return NULL;
+        }
+        (*counter)++;
+        return g_strdup(p->id);
+    }
+    id = g_strdup_printf("%s%u", p->iface, (*counter)++);
+    while (g_hash_table_contains(drive_ids, id)) {
+        g_free(id);
+        id = g_strdup_printf("%s%u", p->iface, (*counter)++);
+    }
+    return id;
+}
+
+static BlockBackend *drive_backend(const DriveParams *p, BlockFile *f,
+                                   const char *name, bool probed,
+                                   GError **errp)
+{
+    return blk_new(f, &(BlockBackendOpts){
+        .name = name, .from_drive = name == p->id, .read_only = f->read_only,
+        .discard = p->discard, .no_flush = p->no_flush,
+        .writeback = p->writeback, .probed = probed, .werror = p->werror,
+        .rerror = p->rerror, .serial = p->serial }, errp);
+}
+
 static bool drive_open(const QOpts *opts, const char *arg, GError **errp)
 {
     DriveParams p = { 0 };
-    g_autofree char *auto_id = NULL;
+    g_autofree char *id = NULL;
     BlockFile *f;
-    BlockBackend *blk;
-    bool probed = false, virtio;
+    bool probed = false, virtio, ok;
 
     init_tables();
     if (!drive_parse(opts, &p, errp)) {
         return false;
     }
     virtio = !strcmp(p.iface, "virtio");
-    if (p.id && g_hash_table_contains(drive_ids, p.id)) {
-        error_setg(errp, "Duplicate ID '%s' for drive", p.id);
-        return false;
-    }
-    if (!p.id) {
-        /* QEMU's names: the interface and the first free unit on it. */
-        do {
-            g_free(auto_id);
-            auto_id = g_strdup_printf("%s%u", p.iface,
-                                      if_counters[virtio ? 0 : 1]++);
-        } while (g_hash_table_contains(drive_ids, auto_id));
-        p.id = auto_id;
-    } else {
-        if_counters[virtio ? 0 : 1]++;
-    }
-    if (!check_node_name(p.id, true, errp) ||
-        (p.node_name && (!check_node_name(p.node_name, false, errp)))) {
+    id = drive_id(&p, virtio, errp);
+    p.id = id;
+    if (!id || !check_node_name(id, true, errp) ||
+        (p.node_name && !check_node_name(p.node_name, false, errp))) {
         return false;
     }
     f = bfile_open(&(BlockFileOpts){
@@ -447,24 +467,18 @@ static bool drive_open(const QOpts *opts, const char *arg, GError **errp)
     if (!f) {
         return false;
     }
-    if (!p.format && !probe_format(f, &probed, errp)) {
-        bfile_unref(f);
-        return false;
-    }
-    blk = blk_new(f, &(BlockBackendOpts){
-        .name = p.id, .from_drive = true, .read_only = f->read_only,
-        .discard = p.discard, .no_flush = p.no_flush,
-        .writeback = p.writeback, .probed = probed, .werror = p.werror,
-        .rerror = p.rerror, .serial = p.serial }, errp);
+    ok = (p.format || probe_format(f, &probed, errp)) &&
+         drive_backend(&p, f, id, probed, errp) &&
+         (!p.node_name || drive_backend(&p, f, p.node_name, probed, errp));
     bfile_unref(f);
-    if (!blk) {
+    if (!ok) {
         return false;
     }
-    g_hash_table_add(drive_ids, g_strdup(p.id));
+    g_hash_table_add(drive_ids, g_strdup(id));
     if (virtio) {
         VirtioDrive *d = g_new0(VirtioDrive, 1);
 
-        d->id = g_strdup(p.id);
+        d->id = g_strdup(id);
         d->arg = g_strdup(arg);
         g_ptr_array_add(virtio_drives, d);
     }

@@ -845,6 +845,27 @@ START_TEST(drive_ids)
 }
 END_TEST
 
+START_TEST(drive_node_name)
+{
+    g_autofree char *a = g_strdup_printf("file=%s,if=none,format=raw,id=d,"
+                                         "node-name=n", img);
+    g_autofree char *b = g_strdup_printf("file=%s,if=none,format=raw,id=e,"
+                                         "node-name=d,file.locking=off", img);
+    g_autoptr(GError) err = NULL;
+
+    ck_assert(drive_add(a, &err));
+    ck_assert_ptr_nonnull(blk_by_name("d"));
+    ck_assert_ptr_nonnull(blk_by_name("n"));
+    /* both names reach one file: only one device may write through it */
+    ck_assert(blk_attach_dev(blk_by_name("d"), &dummy_dev_a, &err));
+    ck_assert(!blk_attach_dev(blk_by_name("n"), &dummy_dev_b, &err));
+    g_clear_error(&err);
+    ck_assert(!drive_add(b, &err));
+    ck_assert_str_eq(err->message, "node-name=d is conflicting with a "
+                     "device id");
+}
+END_TEST
+
 static void expect_blockdev_error(const char *arg, const char *want)
 {
     g_autoptr(GError) err = NULL;
@@ -987,6 +1008,7 @@ static Suite *block_suite(void)
     tcase_add_test(tc, enospc_keeps_data);
     tcase_add_test(tc, drive_errors);
     tcase_add_test(tc, drive_ids);
+    tcase_add_test(tc, drive_node_name);
     tcase_add_test(tc, blockdev_forms);
     tcase_add_test(tc, blockdev_errors);
     tcase_add_test(tc, blockdev_names);
