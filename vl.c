@@ -12,7 +12,9 @@
 #include "hw/qdev.h"
 #include "hw/boards.h"
 #include "hw/i386/machine.h"
+#include "block/block.h"
 #include "sysemu/hostmem.h"
+#include "sysemu/iothread.h"
 #include "sysemu/kvm.h"
 #include "sysemu/qtest.h"
 #include "sysemu/runstate.h"
@@ -31,7 +33,7 @@ typedef enum OptionId {
     OPT_DISPLAY, OPT_VGA, OPT_NODEFAULTS, OPT_NO_USER_CONFIG, OPT_SERIAL,
     OPT_CHARDEV, OPT_NO_REBOOT, OPT_NO_SHUTDOWN, OPT_DAEMONIZE, OPT_PIDFILE,
     OPT_MEM_PATH, OPT_MEM_PREALLOC, OPT_DEVICE, OPT_VERSION, OPT_HELP,
-    OPT_S, OPT_OBJECT, OPT_QTEST, OPT_QTEST_LOG,
+    OPT_S, OPT_OBJECT, OPT_QTEST, OPT_QTEST_LOG, OPT_DRIVE, OPT_BLOCKDEV,
 } OptionId;
 
 typedef struct QemuOption {
@@ -78,8 +80,9 @@ static const QemuOption options[] = {
     { "object", true, OPT_OBJECT },
     { "qtest", true, OPT_QTEST },
     { "qtest-log", true, OPT_QTEST_LOG },
+    { "drive", true, OPT_DRIVE },
+    { "blockdev", true, OPT_BLOCKDEV },
     /* known to QEMU, not (yet) to qvmm */
-    { "drive", true, OPT_UNSUPPORTED }, { "blockdev", true, OPT_UNSUPPORTED },
     { "netdev", true, OPT_UNSUPPORTED }, { "nic", true, OPT_UNSUPPORTED },
     { "net", true, OPT_UNSUPPORTED }, { "qmp", true, OPT_UNSUPPORTED },
     { "qmp-pretty", true, OPT_UNSUPPORTED }, { "mon", true, OPT_UNSUPPORTED },
@@ -124,6 +127,9 @@ typedef struct VMConfig {
     GPtrArray *chardev;        /* -chardev strings */
     GPtrArray *device;         /* -device strings */
     GPtrArray *object;         /* -object strings */
+    GPtrArray *drive;          /* -drive strings */
+    GPtrArray *blockdev;       /* -blockdev strings */
+    GPtrArray *iothread;       /* -object iothread strings, checked */
     const char *memory_backend; /* -machine memory-backend= */
     bool display_none;
     char *process_name;        /* -name process= */
@@ -181,6 +187,11 @@ static void print_help(void)
 "                unix:PATH[,server=on,wait=off], tcp:[HOST]:PORT[,...],\n"
 "                chardev:ID (up to 4 ports)\n"
 "-chardev null|stdio|file|pty|socket,id=id[,...]\n"
+"-drive file=f,if=virtio|none[,format=raw][,id=][,cache=][,aio=threads|native]\n"
+"       [,readonly=on|off][,discard=ignore|unmap][,werror=][,rerror=]\n"
+"                a raw disk image (if=none: for -device ...,drive=ID)\n"
+"-blockdev driver=file|raw,node-name=N,...   (keyval or JSON)\n"
+"-object iothread,id=id   an I/O thread for a device's queues\n"
 "-nographic      serial port on the terminal (Ctrl-a h for help)\n"
 "-display none   -vga none   -nodefaults   -no-user-config\n"
 "\nRunning:\n"
@@ -327,6 +338,8 @@ static void handle_option(const QemuOption *o, const char *arg)
     case OPT_OBJECT: g_ptr_array_add(conf.object, (char *)arg); break;
     case OPT_QTEST: conf.qtest_chardev = arg; break;
     case OPT_QTEST_LOG: conf.qtest_log = arg; break;
+    case OPT_DRIVE: g_ptr_array_add(conf.drive, (char *)arg); break;
+    case OPT_BLOCKDEV: g_ptr_array_add(conf.blockdev, (char *)arg); break;
     }
 }
 
@@ -337,6 +350,9 @@ static void parse_command_line(int argc, char **argv)
     conf.chardev = g_ptr_array_new();
     conf.device = g_ptr_array_new();
     conf.object = g_ptr_array_new();
+    conf.drive = g_ptr_array_new();
+    conf.blockdev = g_ptr_array_new();
+    conf.iothread = g_ptr_array_new();
 
     for (int i = 1; i < argc; i++) {
         const QemuOption *o;
@@ -547,10 +563,99 @@ static void configure_machine(void)
 
 /* QEMU object types qvmm knows of but does not implement. */
 static const char *const unsupported_objects[] = {
-    "iothread", "rng-random", "rng-builtin", "secret", "tls-creds-x509",
+    "rng-random", "rng-builtin", "secret", "tls-creds-x509",
     "memory-backend-epc", "filter-dump", "throttle-group", "cryptodev-backend",
     NULL
 };
+
+/*
+ * -object iothread,id=ID.  QEMU's polling knobs are refused: qvmm's I/O
+ * threads block in poll() and have nothing for them to tune.  Checked
+ * here; the threads start after -daemonize has forked.
+ */
+static void check_iothread(const QOpts *opts, const char *arg)
+{
+    static const char *const polling[] = {
+        "poll-max-ns", "poll-grow", "poll-shrink", "aio-max-batch",
+        "thread-pool-min", "thread-pool-max", NULL
+    };
+    const char *id = qopts_get(opts, "id");
+
+    for (guint i = 0; i < opts->items->len; i++) {
+        QOpt *o = g_ptr_array_index(opts->items, i);
+
+        if (!strcmp(o->key, "qom-type") || !strcmp(o->key, "id")) {
+            continue;
+        }
+        if (g_strv_contains(polling, o->key)) {
+            error_report("iothread property '%s' is not supported by qvmm",
+                         o->key);
+        } else {
+            error_report("Invalid parameter '%s'", o->key);
+        }
+        exit(1);
+    }
+    if (!id) {
+        error_report("Parameter 'id' is missing");
+        exit(1);
+    }
+    if (!id_wellformed(id)) {
+        error_report("Parameter 'id' expects an identifier");
+        error_printf("Identifiers consist of letters, digits, '-', '.', "
+                     "'_', starting with a letter.\n");
+        exit(1);
+    }
+    for (guint i = 0; i < conf.iothread->len; i++) {
+        g_autoptr(QOpts) other = qopts_parse(
+            g_ptr_array_index(conf.iothread, i), "qom-type", NULL);
+
+        if (!g_strcmp0(qopts_get(other, "id"), id)) {
+            error_report("Duplicate ID '%s' for object", id);
+            exit(1);
+        }
+    }
+    g_ptr_array_add(conf.iothread, (char *)arg);
+}
+
+static void create_iothreads(void)
+{
+    for (guint i = 0; i < conf.iothread->len; i++) {
+        const char *arg = g_ptr_array_index(conf.iothread, i);
+        g_autoptr(QOpts) opts = parse_opts_or_exit("-object", arg,
+                                                   "qom-type");
+        g_autoptr(GError) err = NULL;
+
+        if (!iothread_create(qopts_get(opts, "id"), &err)) {
+            fatal(g_steal_pointer(&err));
+        }
+        loc_clear();
+    }
+}
+
+/* QEMU opens -blockdev nodes first, then -drive images. */
+static void create_block_backends(void)
+{
+    for (guint i = 0; i < conf.blockdev->len; i++) {
+        const char *arg = g_ptr_array_index(conf.blockdev, i);
+        g_autoptr(GError) err = NULL;
+
+        loc_set_cmdline("-blockdev", arg);
+        if (!blockdev_new(arg, &err)) {
+            fatal(g_steal_pointer(&err));
+        }
+        loc_clear();
+    }
+    for (guint i = 0; i < conf.drive->len; i++) {
+        const char *arg = g_ptr_array_index(conf.drive, i);
+        g_autoptr(GError) err = NULL;
+
+        loc_set_cmdline("-drive", arg);
+        if (!drive_add(arg, &err)) {
+            fatal(g_steal_pointer(&err));
+        }
+        loc_clear();
+    }
+}
 
 static void create_objects(void)
 {
@@ -567,6 +672,11 @@ static void create_objects(void)
         if (g_strv_contains(unsupported_objects, type)) {
             error_report("object type '%s' is not supported by qvmm", type);
             exit(1);
+        }
+        if (!strcmp(type, "iothread")) {
+            check_iothread(opts, g_ptr_array_index(conf.object, i));
+            loc_clear();
+            continue;
         }
         if (!hostmem_is_backend_type(type)) {
             error_report("Parameter 'qom-type' does not accept value '%s'",
@@ -1011,6 +1121,7 @@ int main(int argc, char **argv)
     configure_accelerator();
     configure_cpu(&mc);
     create_objects();
+    create_block_backends();
     mc.ram_size = parse_memory(&maxmem);
     configure_ram_backend(&mc);
     check_daemonize_stdio();
@@ -1040,12 +1151,17 @@ int main(int argc, char **argv)
     /* After the chardevs: Ctrl-C must still kill a wait=on server wait.
      * Before any thread: the signals must be blocked in all of them. */
     qemu_init_signals();
+    create_iothreads();
 
     init_accelerator();
     if (!pc_machine_init(&mc, &err)) {
         fatal(g_steal_pointer(&err));
     }
     create_devices();
+    /* if=virtio devices come after the -device ones, as in QEMU. */
+    if (!drive_create_devices(&err)) {
+        fatal(g_steal_pointer(&err));
+    }
     if (!pc_machine_done(&err)) {
         fatal(g_steal_pointer(&err));
     }
@@ -1071,6 +1187,9 @@ int main(int argc, char **argv)
     while (!main_loop_should_exit(&status)) {
         g_main_context_iteration(NULL, TRUE);
     }
+    /* Drain first: completions still run in the I/O threads. */
+    blk_close_all();
+    iothread_stop_all();
     qemu_chr_cleanup_all();
     exit(status);
 }

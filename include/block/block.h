@@ -62,6 +62,8 @@ typedef enum BlockErrorAction {
  * if=virtio drives imply, after the machine; the rest wait for -device.
  */
 bool drive_new(const QOpts *opts, GError **errp);
+/* drive_new() on one -drive argument, which error locations then name. */
+bool drive_add(const char *optarg, GError **errp);
 bool blockdev_new(const char *optarg, GError **errp);
 bool drive_create_devices(GError **errp);
 /* Close every backend (end of main); devices are gone by then. */
@@ -94,7 +96,11 @@ BlockdevOnError blk_get_on_error(const BlockBackend *blk, bool is_read);
 BlockErrorAction blk_get_error_action(const BlockBackend *blk, bool is_read,
                                       int error);
 
-/* Before any request: run completions in @ctx (NULL: the main loop's). */
+/*
+ * Before any request: run completions in @ctx (NULL: the main loop's).
+ * Requests are submitted from the thread that runs that context (or,
+ * for the main loop's, with the BQL held, e.g. from a vCPU thread).
+ */
 void blk_set_aio_context(BlockBackend *blk, GMainContext *ctx);
 GMainContext *blk_get_aio_context(BlockBackend *blk);
 
@@ -119,5 +125,44 @@ void blk_aio_pwrite_zeroes(BlockBackend *blk, int64_t offset, int64_t bytes,
 void blk_drain(BlockBackend *blk);
 /* Grow or shrink the image (block_resize). */
 bool blk_truncate(BlockBackend *blk, int64_t size, GError **errp);
+
+/* ---- additions beyond the first draft of this header ---- */
+
+/* query-block's io-status (set by a "stop" action until reset). */
+typedef enum BlockIOStatus {
+    BLOCK_IO_STATUS_OK,
+    BLOCK_IO_STATUS_FAILED,
+    BLOCK_IO_STATUS_NOSPACE,
+} BlockIOStatus;
+
+/* The members of QEMU's BLOCK_IO_ERROR event. */
+typedef struct BlockIOErrorInfo {
+    const char *device;      /* -drive id, "" for a -blockdev node */
+    const char *node_name;
+    const char *operation;   /* "read" | "write" */
+    const char *action;      /* "ignore" | "report" | "stop" */
+    bool nospace;
+    const char *reason;      /* strerror text */
+} BlockIOErrorInfo;
+
+typedef void BlockIOErrorHook(BlockBackend *blk, const BlockIOErrorInfo *e);
+/* The monitor registers this to emit BLOCK_IO_ERROR (and, for "stop",
+ * to stop the VM with RUN_STATE_IO_ERROR). */
+void blk_set_io_error_hook(BlockIOErrorHook *hook);
+/*
+ * A device calls this once it has decided @action (from
+ * blk_get_error_action) for a request that failed with -@error: records
+ * io-status and reports the event through the hook.
+ */
+void blk_error_action(BlockBackend *blk, BlockErrorAction action,
+                      bool is_read, int error);
+BlockIOStatus blk_iostatus(const BlockBackend *blk);
+/*
+ * @ctx (an I/O thread's) is about to be destroyed: free the completion
+ * sources the block layer attached to it.  No backend may use it any
+ * more and nothing may be in flight there.
+ */
+void blk_context_release(GMainContext *ctx);
+void blk_iostatus_reset(BlockBackend *blk);
 
 #endif

@@ -133,6 +133,11 @@ def make_guests(d):
         paths[name] = os.path.join(d, name)
         with open(paths[name], "wb") as f:
             f.write(data)
+    # raw images for the -drive/-blockdev cases (sparse)
+    for name in ("disk.img", "disk2.img"):
+        paths[name] = os.path.join(d, name)
+        with open(paths[name], "wb") as f:
+            f.truncate(1 << 20)
     return paths
 
 
@@ -560,9 +565,164 @@ ERROR_CASES = [
     ("vga-std-refused", ["-vga", "std"] + LATE,
      [R(r"{P}-vga std: .*")],
      {"qemu": Deliberate("qvmm has no display adapter")}),
-    ("drive-unsupported", ["-drive", "file=x"],
-     ["{P}-drive file=x: option not supported by qvmm"],
-     {"qemu": Deliberate("-drive is not implemented in qvmm")}),
+    ("drive-missing-file", ["-drive", "file={D}/missing,if=none,format=raw"],
+     ["{P}-drive file={D}/missing,if=none,format=raw: Could not open "
+      "'{D}/missing': No such file or directory"], {}),
+    ("drive-directory", ["-drive", "file={D},if=none,format=raw,readonly=on"],
+     ["{P}-drive file={D},if=none,format=raw,readonly=on: 'file' driver "
+      "requires '{D}' to be a regular file"], {}),
+    ("drive-unknown-format", ["-drive", "file={G}/disk.img,if=none,format=foo"],
+     ["{P}-drive file={G}/disk.img,if=none,format=foo: Unknown driver 'foo'"],
+     {}),
+    ("drive-qcow2-refused",
+     ["-drive", "file={G}/disk.img,if=none,format=qcow2"] + LATE,
+     [R(r"{P}-drive file={G}/disk\.img,if=none,format=qcow2: .*'qcow2'.*"
+        r"not supported by qvmm.*")],
+     {"qemu": Deliberate("qvmm has only raw images; QEMU opens qcow2")}),
+    ("drive-unknown-option",
+     ["-drive", "file={G}/disk.img,if=none,format=raw,foo=bar"],
+     ["{P}-drive file={G}/disk.img,if=none,format=raw,foo=bar: Block format "
+      "'raw' does not support the option 'foo'"], {}),
+    ("drive-bad-cache", ["-drive", "file={G}/disk.img,if=none,format=raw,"
+                                   "cache=foo"],
+     ["{P}-drive file={G}/disk.img,if=none,format=raw,cache=foo: invalid "
+      "cache option"], {}),
+    ("drive-bad-aio", ["-drive", "file={G}/disk.img,if=none,format=raw,"
+                                 "aio=foo"],
+     ["{P}-drive file={G}/disk.img,if=none,format=raw,aio=foo: invalid aio "
+      "option"], {}),
+    ("drive-aio-native-needs-direct",
+     ["-drive", "file={G}/disk.img,if=none,format=raw,aio=native"],
+     ["{P}-drive file={G}/disk.img,if=none,format=raw,aio=native: aio=native "
+      "was specified, but it requires cache.direct=on, which was not "
+      "specified."], {}),
+    ("drive-bad-werror", ["-drive", "file={G}/disk.img,if=none,format=raw,"
+                                    "werror=foo"],
+     ["{P}-drive file={G}/disk.img,if=none,format=raw,werror=foo: 'foo' "
+      "invalid write error action"], {}),
+    ("drive-rerror-enospc", ["-drive", "file={G}/disk.img,if=none,"
+                                       "format=raw,rerror=enospc"],
+     ["{P}-drive file={G}/disk.img,if=none,format=raw,rerror=enospc: "
+      "'enospc' invalid read error action"], {}),
+    ("drive-bad-discard", ["-drive", "file={G}/disk.img,if=none,format=raw,"
+                                     "discard=foo"],
+     ["{P}-drive file={G}/disk.img,if=none,format=raw,discard=foo: Invalid "
+      "discard option"], {}),
+    ("drive-readonly-not-bool", ["-drive", "file={G}/disk.img,if=none,"
+                                           "format=raw,readonly=foo"],
+     ["{P}-drive file={G}/disk.img,if=none,format=raw,readonly=foo: "
+      "Parameter 'read-only' expects 'on' or 'off'"], {}),
+    ("drive-bad-locking", ["-drive", "file={G}/disk.img,if=none,format=raw,"
+                                     "file.locking=foo"],
+     ["{P}-drive file={G}/disk.img,if=none,format=raw,file.locking=foo: "
+      "invalid parameter value: foo"], {}),
+    ("drive-id-not-identifier", ["-drive", "file={G}/disk.img,if=none,"
+                                           "format=raw,id=1a"],
+     ["{P}-drive file={G}/disk.img,if=none,format=raw,id=1a: Parameter 'id' "
+      "expects an identifier",
+      "Identifiers consist of letters, digits, '-', '.', '_', starting with "
+      "a letter."], {}),
+    ("drive-duplicate-id",
+     ["-drive", "file={G}/disk.img,if=none,format=raw,id=a",
+      "-drive", "file={G}/disk2.img,if=none,format=raw,id=a"],
+     ["{P}-drive file={G}/disk2.img,if=none,format=raw,id=a: Duplicate ID "
+      "'a' for drive"], {}),
+    ("drive-no-file", ["-drive", "if=none,format=raw"],
+     ["{P}-drive if=none,format=raw: A block device must be specified for "
+      "\"file\""], {}),
+    ("drive-if-scsi", ["-drive", "file={G}/disk.img,if=scsi,format=raw"],
+     ["{P}-drive file={G}/disk.img,if=scsi,format=raw: machine type does "
+      "not support if=scsi,bus=0,unit=0"], {}),
+    ("drive-if-unknown", ["-drive", "file={G}/disk.img,if=foo,format=raw"],
+     ["{P}-drive file={G}/disk.img,if=foo,format=raw: unsupported bus type "
+      "'foo'"], {}),
+    ("drive-if-ide-refused",
+     ["-drive", "file={G}/disk.img,if=ide,format=raw"] + LATE,
+     [R(r"{P}-drive file={G}/disk\.img,if=ide,format=raw: if=ide is not "
+        r"supported by qvmm.*")],
+     {"qemu": Deliberate("qvmm has no IDE controller")}),
+    ("drive-no-if-refused", ["-drive", "file={G}/disk.img,format=raw"] + LATE,
+     [R(r"{P}-drive file={G}/disk\.img,format=raw: .*IDE.*if=virtio.*")],
+     {"qemu": Deliberate("QEMU's default interface is IDE, which qvmm "
+                         "lacks")}),
+    # The probing warning, then a later error ends the run.
+    ("drive-probed-raw-warning",
+     ["-drive", "file={G}/disk.img,if=none", "-device", "foo"] + LATE,
+     ["WARNING: Image format was not specified for '{G}/disk.img' and "
+      "probing guessed raw.",
+      "         Automatically detecting the format is dangerous for raw "
+      "images, write operations on block 0 will be restricted.",
+      "         Specify the 'raw' format explicitly to remove the "
+      "restrictions.",
+      "{P}-device foo: 'foo' is not a valid device model name"],
+     {"kvm": True}),
+    ("blockdev-bad-driver", ["-blockdev", "driver=foo,node-name=d"],
+     ["{P}-blockdev driver=foo,node-name=d: Parameter 'driver' does not "
+      "accept value 'foo'"], {}),
+    ("blockdev-no-filename", ["-blockdev", "driver=file,node-name=f0"],
+     ["{P}-blockdev driver=file,node-name=f0: Parameter 'filename' is "
+      "missing"], {}),
+    ("blockdev-no-node-name", ["-blockdev", "driver=file,"
+                                            "filename={G}/disk.img"],
+     ["{P}-blockdev driver=file,filename={G}/disk.img: 'node-name' must be "
+      "specified for the root node"], {}),
+    ("blockdev-unexpected", ["-blockdev", "driver=file,node-name=f0,"
+                                          "filename={G}/disk.img,foo=1"],
+     ["{P}-blockdev driver=file,node-name=f0,filename={G}/disk.img,foo=1: "
+      "Parameter 'foo' is unexpected"], {}),
+    ("blockdev-aio-native-needs-direct",
+     ["-blockdev", "driver=file,node-name=f0,filename={G}/disk.img,"
+                   "aio=native"],
+     ["{P}-blockdev driver=file,node-name=f0,filename={G}/disk.img,"
+      "aio=native: aio=native was specified, but it requires "
+      "cache.direct=on, which was not specified."], {}),
+    ("blockdev-bad-bool", ["-blockdev", "driver=file,node-name=f0,"
+                                        "filename={G}/disk.img,"
+                                        "cache.direct=foo"],
+     ["{P}-blockdev driver=file,node-name=f0,filename={G}/disk.img,"
+      "cache.direct=foo: Parameter 'cache.direct' expects 'on' or 'off'"],
+     {}),
+    ("blockdev-duplicate-node",
+     ["-blockdev", "driver=file,node-name=f0,filename={G}/disk.img",
+      "-blockdev", "driver=file,node-name=f0,filename={G}/disk2.img"],
+     ["{P}-blockdev driver=file,node-name=f0,filename={G}/disk2.img: "
+      "Duplicate nodes with node-name='f0'"], {}),
+    ("blockdev-missing-ref",
+     ["-blockdev", "driver=raw,node-name=r0,file=nope"],
+     ["{P}-blockdev driver=raw,node-name=r0,file=nope: Cannot find "
+      "device='nope' nor node-name='nope'"], {}),
+    ("blockdev-json-unexpected",
+     ["-blockdev", '{"driver":"raw","node-name":"d","file":{"driver":'
+                   '"file","filename":"{G}/disk.img","bogus":1}}'],
+     ['{P}-blockdev {"driver":"raw","node-name":"d","file":{"driver":'
+      '"file","filename":"{G}/disk.img","bogus":1}}: Parameter '
+      "'file.bogus' is unexpected"], {}),
+    ("blockdev-json-bad-type",
+     ["-blockdev", '{"driver":"raw","node-name":"d","read-only":"yes",'
+                   '"file":{"driver":"file","filename":"{G}/disk.img"}}'],
+     ['{P}-blockdev {"driver":"raw","node-name":"d","read-only":"yes",'
+      '"file":{"driver":"file","filename":"{G}/disk.img"}}: Invalid '
+      "parameter type for 'read-only', expected: boolean"], {}),
+    ("blockdev-bad-node-name", ["-blockdev", "driver=file,node-name=1f,"
+                                             "filename={G}/disk.img"],
+     ["{P}-blockdev driver=file,node-name=1f,filename={G}/disk.img: Invalid "
+      "node-name: '1f'"], {}),
+    ("drive-id-conflicts-with-node",
+     ["-blockdev", "driver=file,node-name=f0,filename={G}/disk.img",
+      "-drive", "file={G}/disk2.img,if=none,format=raw,id=f0"],
+     ["{P}-drive file={G}/disk2.img,if=none,format=raw,id=f0: Device name "
+      "'f0' conflicts with an existing node name"], {}),
+    ("iothread-duplicate-id",
+     ["-object", "iothread,id=io0", "-object", "iothread,id=io0"],
+     ["{P}-object iothread,id=io0: Duplicate ID 'io0' for object"], {}),
+    ("iothread-no-id", ["-object", "iothread"],
+     ["{P}-object iothread: Parameter 'id' is missing"], {}),
+    ("iothread-invalid-parameter", ["-object", "iothread,id=io0,foo=1"],
+     ["{P}-object iothread,id=io0,foo=1: Invalid parameter 'foo'"], {}),
+    ("iothread-polling-refused",
+     ["-object", "iothread,id=io0,poll-max-ns=0"] + LATE,
+     [R(r"{P}-object iothread,id=io0,poll-max-ns=0: .*poll-max-ns.*")],
+     {"qemu": Deliberate("qvmm's I/O threads do not poll")}),
     ("disk-image-argument-refused", ["disk.img"] + LATE,
      [R(r"{P}disk\.img: .*")],
      {"qemu": Deliberate("qvmm has no -hda")}),
@@ -1416,6 +1576,54 @@ def daemonize(t):
         pid = None
         if not wait_until(lambda: not os.path.exists(pf), 5):
             raise Fail("pid file not removed at exit")
+    finally:
+        if pid and pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def thread_names(pid):
+    names = []
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            names.append(read_file("/proc/%d/task/%s/comm" % (pid, tid))
+                         .strip())
+        except (OSError, AttributeError):
+            pass
+    return names
+
+
+@case
+def iothread_survives_daemonize(t):
+    """-object iothread's thread runs in the daemon (started after the
+    fork), named as QEMU names it with debug-threads=on; a drive opened
+    at start-up holds QEMU's "consistent read" lock byte."""
+    t.need_kvm()
+    d = t.newdir("iothread")
+    pf = os.path.join(d, "vm.pid")
+    out = os.path.join(d, "serial.log")
+    img = os.path.join(d, "disk.img")
+    with open(img, "wb") as f:
+        f.truncate(1 << 20)
+    r = t.run(daemon_args(t, pf, out, "-name", "debug-threads=on",
+                          "-object", "iothread,id=io0",
+                          "-drive", "file=%s,if=none,format=raw,id=d0" % img,
+                          "-S", "-kernel", t.guests["halt.elf"]),
+              d, timeout=t.boot_timeout(), leftovers=False)
+    pid = None
+    try:
+        t.expect_rc(r, 0)
+        pid = int(read_file(pf))
+        if not wait_until(lambda: "IO io0" in thread_names(pid), 10):
+            raise Fail("no 'IO io0' thread in %s" % thread_names(pid))
+        ino = os.stat(img).st_ino
+        locks = [l for l in read_file("/proc/locks").splitlines()
+                 if re.search(r":%d 100 100$" % ino, l)]
+        if not locks or "OFDLCK" not in locks[0]:
+            raise Fail("no OFD lock on byte 100 of the image")
+        os.kill(pid, signal.SIGTERM)
+        if not wait_until(lambda: not pid_alive(pid), 15):
+            raise Fail("daemon still running 15s after SIGTERM")
+        pid = None
     finally:
         if pid and pid_alive(pid):
             os.kill(pid, signal.SIGKILL)

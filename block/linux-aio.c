@@ -1,0 +1,237 @@
+/*
+ * aio=native: Linux AIO on O_DIRECT files.  One io_context per
+ * GMainContext; the kernel signals completions on an eventfd that a
+ * GSource in that context watches, so requests complete in the thread
+ * that owns the device's context.  A short transfer is finished by a
+ * pool worker, which continues where the kernel stopped.
+ */
+#include "qemu/osdep.h"
+#include "block/block_int.h"
+#include <libaio.h>
+#include <sys/eventfd.h>
+
+#define LAIO_MAX_EVENTS 256
+
+typedef struct LaioReq {
+    struct iocb iocb;
+    BlockFile *file;
+    bool is_write;
+    int64_t offset;
+    struct iovec *iov;
+    int iovcnt;
+    size_t bytes;
+    BlockCompletionFunc *cb;
+    void *opaque;
+} LaioReq;
+
+typedef struct LaioState {
+    GSource source;
+    GMainContext *ctx;
+    io_context_t io;
+    int efd;
+    unsigned in_flight;
+    GQueue pending;              /* LaioReq* waiting for a free slot */
+} LaioState;
+
+static GMutex states_lock;
+static GHashTable *states;       /* GMainContext* -> LaioState* */
+
+static void laio_submit_pending(LaioState *s);
+
+/* The rest of a short transfer, done the blocking way. */
+static int finish_short(void *arg)
+{
+    LaioReq *r = arg;
+
+    return r->is_write ? bfile_pwritev(r->file, r->offset, r->iov, r->iovcnt)
+                       : bfile_preadv(r->file, r->offset, r->iov, r->iovcnt);
+}
+
+static void finish_short_done(void *opaque, int ret)
+{
+    LaioReq *r = opaque;
+
+    r->cb(r->opaque, ret);
+    g_free(r);
+}
+
+static void advance(LaioReq *r, size_t n)
+{
+    r->offset += n;
+    while (n && r->iovcnt) {
+        size_t step = MIN(n, r->iov->iov_len);
+
+        r->iov->iov_base = (char *)r->iov->iov_base + step;
+        r->iov->iov_len -= step;
+        n -= step;
+        if (!r->iov->iov_len) {
+            r->iov++;
+            r->iovcnt--;
+        }
+    }
+}
+
+static void laio_complete(LaioState *s, LaioReq *r, long res)
+{
+    int ret = 0;
+
+    if (res < 0) {
+        ret = (int)res;
+    } else if ((size_t)res < r->bytes) {
+        if (res == 0 && r->is_write) {
+            ret = -EIO;
+        } else {
+            advance(r, (size_t)res);
+            thread_pool_submit(s->ctx, finish_short, r, finish_short_done, r);
+            return;
+        }
+    }
+    r->cb(r->opaque, ret);
+    g_free(r);
+}
+
+static gboolean laio_dispatch(GSource *src, GSourceFunc cb, gpointer data)
+{
+    LaioState *s = (LaioState *)src;
+    struct io_event ev[64];
+    struct timespec zero = { 0, 0 };
+    uint64_t n;
+    int got;
+
+    (void)cb;
+    (void)data;
+    if (read(s->efd, &n, sizeof(n)) < 0) {
+        /* EAGAIN: nothing new; io_getevents below finds nothing */
+    }
+    do {
+        got = io_getevents(s->io, 0, ARRAY_SIZE(ev), ev, &zero);
+        for (int i = 0; i < got; i++) {
+            s->in_flight--;
+            laio_complete(s, ev[i].data, (long)ev[i].res);
+        }
+    } while (got == (int)ARRAY_SIZE(ev));
+    laio_submit_pending(s);
+    return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs laio_funcs = {
+    .dispatch = laio_dispatch,
+};
+
+static LaioState *laio_get(GMainContext *ctx)
+{
+    LaioState *s;
+
+    if (!ctx) {
+        ctx = g_main_context_default();
+    }
+    g_mutex_lock(&states_lock);
+    if (!states) {
+        states = g_hash_table_new(NULL, NULL);
+    }
+    s = g_hash_table_lookup(states, ctx);
+    if (!s) {
+        s = (LaioState *)g_source_new(&laio_funcs, sizeof(*s));
+        s->ctx = ctx;
+        s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        g_assert(s->efd >= 0);
+        memset(&s->io, 0, sizeof(s->io));
+        if (io_setup(LAIO_MAX_EVENTS, &s->io) < 0) {
+            s->io = NULL;
+        }
+        g_queue_init(&s->pending);
+        g_source_set_name(&s->source, "linux-aio");
+        g_source_add_unix_fd(&s->source, s->efd, G_IO_IN);
+        g_source_attach(&s->source, ctx);
+        g_hash_table_insert(states, ctx, s);
+    }
+    g_mutex_unlock(&states_lock);
+    return s;
+}
+
+static void laio_fail(LaioState *s, LaioReq *r, int ret)
+{
+    /* Later, in the context: never inside the submitting call. */
+    block_ctx_complete(s->ctx, r->cb, r->opaque, ret);
+    g_free(r);
+}
+
+static void laio_submit_pending(LaioState *s)
+{
+    LaioReq *r;
+
+    while (s->in_flight < LAIO_MAX_EVENTS &&
+           (r = g_queue_pop_head(&s->pending))) {
+        struct iocb *cbs[1] = { &r->iocb };
+        int ret = io_submit(s->io, 1, cbs);
+
+        if (ret == -EAGAIN && s->in_flight) {
+            /* retried when a completion frees a slot */
+            g_queue_push_head(&s->pending, r);
+            return;
+        }
+        if (ret == -EAGAIN) {
+            /* nothing of ours in flight to wait for: the workers do it */
+            thread_pool_submit(s->ctx, finish_short, r, finish_short_done, r);
+            continue;
+        }
+        if (ret < 0) {
+            laio_fail(s, r, ret);
+            continue;
+        }
+        s->in_flight++;
+    }
+}
+
+void laio_forget_context(GMainContext *ctx)
+{
+    LaioState *s;
+
+    g_mutex_lock(&states_lock);
+    s = states ? g_hash_table_lookup(states, ctx) : NULL;
+    if (s) {
+        g_hash_table_remove(states, ctx);
+    }
+    g_mutex_unlock(&states_lock);
+    if (s) {
+        if (s->io) {
+            io_destroy(s->io);
+        }
+        close(s->efd);
+        g_source_destroy(&s->source);
+        g_source_unref(&s->source);
+    }
+}
+
+void laio_submit(GMainContext *ctx, BlockFile *f, bool is_write,
+                 int64_t offset, struct iovec *iov, int iovcnt,
+                 BlockCompletionFunc *cb, void *opaque)
+{
+    LaioState *s = laio_get(ctx);
+    LaioReq *r = g_new0(LaioReq, 1);
+
+    r->file = f;
+    r->is_write = is_write;
+    r->offset = offset;
+    r->iov = iov;
+    r->iovcnt = iovcnt;
+    r->cb = cb;
+    r->opaque = opaque;
+    for (int i = 0; i < iovcnt; i++) {
+        r->bytes += iov[i].iov_len;
+    }
+    if (!s->io) {
+        /* io_setup refused (aio-max-nr reached): the workers do it. */
+        thread_pool_submit(s->ctx, finish_short, r, finish_short_done, r);
+        return;
+    }
+    if (is_write) {
+        io_prep_pwritev(&r->iocb, f->fd, iov, iovcnt, offset);
+    } else {
+        io_prep_preadv(&r->iocb, f->fd, iov, iovcnt, offset);
+    }
+    r->iocb.data = r;
+    io_set_eventfd(&r->iocb, s->efd);
+    g_queue_push_tail(&s->pending, r);
+    laio_submit_pending(s);
+}
