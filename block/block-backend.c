@@ -7,6 +7,7 @@
 #include "qemu/osdep.h"
 #include "qemu/error-report.h"
 #include "block/block_int.h"
+#include "sysemu/runstate.h"
 
 struct BlockBackend {
     char *name;
@@ -246,6 +247,13 @@ void blk_set_enable_write_cache(BlockBackend *blk, bool wce)
     blk->wce = wce;
 }
 
+void blk_set_on_error(BlockBackend *blk, BlockdevOnError rerror,
+                      BlockdevOnError werror)
+{
+    blk->rerror = rerror;
+    blk->werror = werror;
+}
+
 BlockdevOnError blk_get_on_error(const BlockBackend *blk, bool is_read)
 {
     return is_read ? blk->rerror : blk->werror;
@@ -298,6 +306,10 @@ void blk_error_action(BlockBackend *blk, BlockErrorAction action,
     }
     if (io_error_hook) {
         io_error_hook(blk, &info);
+    }
+    if (action == BLOCK_ERROR_ACTION_STOP) {
+        /* The device keeps the request; the VM waits for `cont`. */
+        qemu_system_vmstop_request(RUN_STATE_IO_ERROR);
     }
 }
 

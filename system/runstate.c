@@ -28,6 +28,7 @@ static int reset_requested;         /* ShutdownCause + 1, or 0 */
 static int powerdown_requested;
 static int guest_error_requested;
 static int exit_requested;          /* status + 1, or 0 */
+static int vmstop_requested;        /* RunState + 1, or 0 */
 
 static const char *const runstate_names[] = {
     [RUN_STATE_PRELAUNCH] = "prelaunch",
@@ -144,6 +145,12 @@ void qemu_system_exit_request(int status)
     qemu_notify_event();
 }
 
+void qemu_system_vmstop_request(RunState state)
+{
+    g_atomic_int_compare_and_exchange(&vmstop_requested, 0, state + 1);
+    qemu_notify_event();
+}
+
 static void vm_stop_to(RunState state, const char *event)
 {
     if (hooks.vm_stop) {
@@ -208,6 +215,10 @@ bool main_loop_should_exit(int *exit_status)
     }
     if (g_atomic_int_exchange(&guest_error_requested, 0)) {
         vm_stop_to(RUN_STATE_INTERNAL_ERROR, "STOP");
+    }
+    if ((v = g_atomic_int_exchange(&vmstop_requested, 0)) &&
+        runstate_is_running()) {
+        vm_stop_to(v - 1, "STOP");
     }
     return false;
 }

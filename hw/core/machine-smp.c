@@ -23,6 +23,18 @@ typedef struct SMPConfig {
     int64_t val[SMP_NKEYS];
 } SMPConfig;
 
+static unsigned current_cpus = 1;
+
+void machine_set_smp_cpus(unsigned cpus)
+{
+    current_cpus = cpus;
+}
+
+unsigned machine_smp_cpus(void)
+{
+    return current_cpus;
+}
+
 void machine_smp_default(CpuTopology *topo)
 {
     *topo = (CpuTopology) {

@@ -110,6 +110,7 @@ static bool create_isa_devices(GError **errp)
 bool pc_machine_init(PCMachineConfig *cfg, GError **errp)
 {
     pcms.cfg = cfg;
+    machine_set_smp_cpus(cfg->topo.cpus);
     if (!map_ram(errp)) {
         return false;
     }

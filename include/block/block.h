@@ -92,6 +92,9 @@ bool blk_enable_write_cache(const BlockBackend *blk);
 void blk_set_enable_write_cache(BlockBackend *blk, bool wce);
 
 BlockdevOnError blk_get_on_error(const BlockBackend *blk, bool is_read);
+/* A device's rerror=/werror= properties override the drive's. */
+void blk_set_on_error(BlockBackend *blk, BlockdevOnError rerror,
+                      BlockdevOnError werror);
 /* The action for a request that failed with -@error (positive errno). */
 BlockErrorAction blk_get_error_action(const BlockBackend *blk, bool is_read,
                                       int error);
@@ -146,13 +149,13 @@ typedef struct BlockIOErrorInfo {
 } BlockIOErrorInfo;
 
 typedef void BlockIOErrorHook(BlockBackend *blk, const BlockIOErrorInfo *e);
-/* The monitor registers this to emit BLOCK_IO_ERROR (and, for "stop",
- * to stop the VM with RUN_STATE_IO_ERROR). */
+/* The monitor registers this to emit BLOCK_IO_ERROR. */
 void blk_set_io_error_hook(BlockIOErrorHook *hook);
 /*
  * A device calls this once it has decided @action (from
  * blk_get_error_action) for a request that failed with -@error: records
- * io-status and reports the event through the hook.
+ * io-status, reports the event through the hook and, for "stop", asks
+ * the main loop to pause the VM in io-error.
  */
 void blk_error_action(BlockBackend *blk, BlockErrorAction action,
                       bool is_read, int error);

@@ -39,6 +39,10 @@ typedef struct MachineSMPProps {
  * The -smp default and QEMU's behaviour for an absent -smp: one CPU.
  */
 void machine_smp_default(CpuTopology *topo);
+/* The running machine's vCPU count at start-up (1 before one exists),
+ * for devices whose defaults follow it (virtio-blk's num-queues). */
+void machine_set_smp_cpus(unsigned cpus);
+unsigned machine_smp_cpus(void);
 
 /*
  * Step 1, while reading the command line: merge one -smp argument into

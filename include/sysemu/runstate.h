@@ -45,6 +45,12 @@ void qemu_system_reset_request(ShutdownCause cause);
 void qemu_system_powerdown_request(void);
 /* A fatal guest error (KVM internal error): stop the VM. */
 void qemu_system_guest_error_request(void);
+/*
+ * Pause the VM into @state (werror=stop: RUN_STATE_IO_ERROR) from any
+ * thread; the main loop stops the vCPUs and emits STOP.  Ignored unless
+ * the VM is running when the main loop gets to it.
+ */
+void qemu_system_vmstop_request(RunState state);
 /* Exit immediately with @status once the main loop sees it (debug-exit). */
 void qemu_system_exit_request(int status);
 
