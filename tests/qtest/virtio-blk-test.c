@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
@@ -39,6 +40,9 @@
                          F(VIRTIO_BLK_F_DISCARD) |                            \
                          F(VIRTIO_BLK_F_WRITE_ZEROES) | F(VIRTIO_BLK_F_RO))
 
+/* Both flags: skipped under either VMM, with the reason given. */
+#define SKIP_ALWAYS     (QT_QVMM_ONLY | QT_QEMU_ONLY)
+
 static const uint16_t blk_ids[] = { 0x1042, 0x1001, 0 };
 
 typedef struct Blk {
@@ -59,13 +63,37 @@ typedef struct BlkReq {
 
 /* ---- images ---- */
 
+/*
+ * The current case's directory and image.  They live here, not only in
+ * its Blk, so that what a failed case (abandoned by longjmp) left behind
+ * is removed by the next case or at exit.
+ */
+static char *live_dir, *live_img;
+
+static void remove_live(void)
+{
+    if (live_img) {
+        unlink(live_img);
+    }
+    if (live_dir) {
+        umount2(live_dir, MNT_DETACH);  /* the ENOSPC case's tmpfs */
+        rmdir(live_dir);
+    }
+    g_free(live_img);
+    g_free(live_dir);
+    live_img = live_dir = NULL;
+}
+
 static void blk_dir(Blk *b)
 {
-    b->dir = g_strdup("/tmp/qvmm-blk-XXXXXX");
-    if (!g_mkdtemp(b->dir)) {
+    remove_live();
+    live_dir = g_strdup("/tmp/qvmm-blk-XXXXXX");
+    if (!g_mkdtemp(live_dir)) {
         qt_fail("mkdtemp: %s", g_strerror(errno));
     }
-    b->img = g_build_filename(b->dir, "disk.img", NULL);
+    live_img = g_build_filename(live_dir, "disk.img", NULL);
+    b->dir = live_dir;
+    b->img = live_img;
 }
 
 static uint8_t pattern_byte(uint64_t off, unsigned seed)
@@ -117,14 +145,7 @@ static void file_read(const char *path, uint64_t off, void *buf,
 
 static void blk_cleanup(Blk *b)
 {
-    if (b->img) {
-        unlink(b->img);
-    }
-    if (b->dir) {
-        rmdir(b->dir);
-    }
-    g_free(b->img);
-    g_free(b->dir);
+    remove_live();
     b->img = b->dir = NULL;
 }
 
@@ -391,6 +412,10 @@ static void test_rw(const void *data)
     QT_ASSERT_EQ(b.dev.features & extra, extra);
     rw_roundtrip(&b, &b.dev.vq[0], 7);
     rw_roundtrip(&b, &b.dev.vq[0], 9);
+    if (extra & F(VIRTIO_RING_F_EVENT_IDX)) {
+        /* The device tells us where it will look next. */
+        QT_ASSERT_EQ(qvirtq_avail_event(&b.dev.vq[0]), b.dev.vq[0].avail_idx);
+    }
     blk_finish(&b);
 }
 
@@ -695,12 +720,447 @@ static void test_reset(const void *data)
     blk_finish(&b);
 }
 
+/* ---- I/O errors and durability ---- */
+
+#define TINY_FS_SIZE    (1 << 20)
+
+/*
+ * A tmpfs of 1 MiB mounted in a private mount namespace (the VMM
+ * inherits it), so writes to a bigger sparse image run out of space.
+ * Needs root; main() probes that first and skips the case otherwise.
+ */
+static void mount_tiny_fs(Blk *b)
+{
+    g_autofree char *opts = g_strdup_printf("size=%u", TINY_FS_SIZE);
+
+    if (unshare(CLONE_NEWNS) < 0 ||
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+        qt_fail("private mount namespace: %s", g_strerror(errno));
+    }
+    if (mount("tmpfs", b->dir, "tmpfs", 0, opts) < 0) {
+        qt_fail("mount tmpfs on %s: %s", b->dir, g_strerror(errno));
+    }
+}
+
+/* Can this process make a private mount namespace and mount tmpfs? */
+static const char *tiny_fs_unavailable(void)
+{
+    int status;
+    pid_t pid;
+
+    if (geteuid() != 0) {
+        return "needs root to mount a tmpfs in a mount namespace";
+    }
+    pid = fork();
+    if (pid == 0) {
+        char dir[] = "/tmp/qvmm-probe-XXXXXX";
+        bool ok = g_mkdtemp(dir) && unshare(CLONE_NEWNS) == 0 &&
+                  mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+                  mount("tmpfs", dir, "tmpfs", 0, "size=64k") == 0;
+
+        if (ok) {
+            umount2(dir, MNT_DETACH);
+        }
+        rmdir(dir);
+        _exit(ok ? 0 : 1);
+    }
+    if (pid < 0 || waitpid(pid, &status, 0) != pid ||
+        !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        return "unshare(CLONE_NEWNS) or mounting tmpfs failed here";
+    }
+    return NULL;
+}
+
+/*
+ * Write 64 KiB chunks until the file system is full: the guest sees
+ * IOERR under werror=report, keeps running, and every chunk it was told
+ * was written is in the file.
+ */
+static void test_enospc(const void *data)
+{
+    enum { LEN = 64 * 1024, MAX_CHUNKS = 64 };
+    g_autofree uint8_t *chunk = g_malloc(LEN);
+    unsigned done = 0;
+    uint8_t status = VIRTIO_BLK_S_OK;
+    Blk b = { 0 };
+
+    (void)data;
+    blk_dir(&b);
+    mount_tiny_fs(&b);
+    make_image(&b, (uint64_t)LEN * MAX_CHUNKS, 0);
+    blk_start(&b, "werror=report,rerror=report", "disable-legacy=on");
+    blk_find(&b);
+    blk_init(&b, BLK_FEATURES, 1);
+    while (done < MAX_CHUNKS) {
+        uint64_t buf;
+
+        fill_pattern(chunk, LEN, 0, 30 + done);
+        buf = guest_buf(&b, chunk, LEN);
+        status = blk_io(&b, &b.dev.vq[0], VIRTIO_BLK_T_OUT,
+                        (uint64_t)done * LEN / SECTOR, buf, LEN, false);
+        if (status != VIRTIO_BLK_S_OK) {
+            break;
+        }
+        done++;
+    }
+    qt_note("%u chunks of %u bytes written before the error", done, LEN);
+    QT_ASSERT_EQ(status, VIRTIO_BLK_S_IOERR);
+    QT_ASSERT(done >= 4 && done < MAX_CHUNKS);
+    QT_ASSERT_EQ(qvirtio_get_status(&b.dev) & VIRTIO_CONFIG_S_NEEDS_RESET, 0);
+    for (unsigned i = 0; i < done; i++) {
+        fill_pattern(chunk, LEN, 0, 30 + i);
+        assert_file(&b, (uint64_t)i * LEN, chunk, LEN);
+    }
+    /* The device still reads what it wrote. */
+    blk_read_ok(&b, &b.dev.vq[0], 0, chunk, LEN);
+    QT_ASSERT_EQ(chunk[0], pattern_byte(0, 30));
+    blk_finish(&b);
+}
+
+/* After a completed FLUSH, kill -9 of the VMM loses nothing. */
+static void test_flush_kill(const void *data)
+{
+    const size_t len = 128 * 1024;
+    g_autofree uint8_t *want = g_malloc(len);
+    Blk b = { 0 };
+
+    (void)data;
+    blk_setup(&b, NULL, "disable-legacy=on", BLK_FEATURES, 1);
+    fill_pattern(want, len, 0, 55);
+    blk_write_ok(&b, &b.dev.vq[0], 64, want, len);
+    QT_ASSERT_EQ(blk_io(&b, &b.dev.vq[0], VIRTIO_BLK_T_FLUSH, 0, 0, 0, false),
+                 VIRTIO_BLK_S_OK);
+    kill(qt_pid(b.s), SIGKILL);
+    QT_ASSERT_EQ(qt_wait_exit(b.s, 10000), 128 + SIGKILL);
+    assert_file(&b, 64 * SECTOR, want, len);
+    blk_cleanup(&b);
+}
+
+/* ---- a hostile driver ---- */
+
+#define COMMON(f)       offsetof(struct virtio_pci_common_cfg, f)
+#define NEEDS_RESET_MS  5000
+
+/* The device must flag NEEDS_RESET and say so through the config vector. */
+static void expect_needs_reset(Blk *b)
+{
+    int64_t deadline = g_get_monotonic_time() / 1000 + NEEDS_RESET_MS;
+
+    while (!(qvirtio_get_status(&b->dev) & VIRTIO_CONFIG_S_NEEDS_RESET)) {
+        if (g_get_monotonic_time() / 1000 > deadline) {
+            qt_fail("no NEEDS_RESET within %d ms (status 0x%x)",
+                    NEEDS_RESET_MS, qvirtio_get_status(&b->dev));
+        }
+        g_usleep(1000);
+    }
+    if (!qvirtio_wait_config_msi(&b->dev, NEEDS_RESET_MS)) {
+        qt_fail("NEEDS_RESET without a configuration-change interrupt");
+    }
+}
+
+/* The VMM still answers, and a reset brings the device back. */
+static void expect_recovery(Blk *b)
+{
+    QT_ASSERT(qt_alive(b->s));
+    QT_ASSERT_EQ(qt_pci_config_readw(b->s, 0, b->dev.devfn, 0), 0x1af4);
+    blk_init(b, BLK_FEATURES, 1);
+    rw_roundtrip(b, &b->dev.vq[0], 13);
+    blk_finish(b);
+}
+
+/* A two-descriptor chain: header, then @data/@len for the device. */
+static void bad_chain(Blk *b, uint64_t data, uint32_t len)
+{
+    QVirtQueue *vq = &b->dev.vq[0];
+    struct virtio_blk_outhdr hdr = { .type = GUINT32_TO_LE(VIRTIO_BLK_T_IN) };
+    uint64_t hdr_addr = guest_buf(b, &hdr, sizeof(hdr));
+
+    qvirtq_write_desc(vq, 0, hdr_addr, sizeof(hdr), VRING_DESC_F_NEXT, 1);
+    qvirtq_write_desc(vq, 1, data, len, VRING_DESC_F_WRITE, 0);
+    qvirtq_publish(vq, 0);
+    qvirtq_kick(vq);
+}
+
+static void test_desc_outside_ram(const void *data)
+{
+    static const struct { uint64_t addr; uint32_t len; } bad[] = {
+        { 0x4000000000ULL, 4096 },              /* 256 GiB: no RAM */
+        { RAM_SIZE - 512, 4096 },               /* crosses RAM's end */
+        { UINT64_MAX - 1023, 4096 },            /* wraps around */
+    };
+    unsigned i = *(const unsigned *)data;
+    Blk b = { 0 };
+
+    blk_setup(&b, NULL, "disable-legacy=on", BLK_FEATURES, 1);
+    bad_chain(&b, bad[i].addr, bad[i].len);
+    expect_needs_reset(&b);
+    expect_recovery(&b);
+}
+
+/*
+ * header -> 1 -> 2 -> 1 -> ...: a loop among well-ordered device-
+ * writable descriptors; the walk must stop at the queue size.
+ */
+static void test_desc_loop(const void *data)
+{
+    const uint16_t w = VRING_DESC_F_NEXT | VRING_DESC_F_WRITE;
+    QVirtQueue *vq;
+    uint64_t buf;
+    Blk b = { 0 };
+
+    (void)data;
+    blk_setup(&b, NULL, "disable-legacy=on", BLK_FEATURES, 1);
+    vq = &b.dev.vq[0];
+    buf = guest_buf(&b, NULL, 4096);
+    qvirtq_write_desc(vq, 0, buf, 16, VRING_DESC_F_NEXT, 1);
+    qvirtq_write_desc(vq, 1, buf + 512, 512, w, 2);
+    qvirtq_write_desc(vq, 2, buf + 1024, 512, w, 1);
+    qvirtq_publish(vq, 0);
+    qvirtq_kick(vq);
+    expect_needs_reset(&b);
+    expect_recovery(&b);
+}
+
+/*
+ * avail->idx moved by more than the queue size.  Every ring slot names
+ * a valid GET_ID chain, so only the jump itself is wrong (QEMU, which
+ * does not check the jump, fails at "Virtqueue size exceeded" instead).
+ */
+static void test_avail_jump(const void *data)
+{
+    struct virtio_blk_outhdr hdr = {
+        .type = GUINT32_TO_LE(VIRTIO_BLK_T_GET_ID),
+    };
+    QVirtQueue *vq;
+    uint64_t buf;
+    Blk b = { 0 };
+
+    (void)data;
+    blk_setup(&b, NULL, "disable-legacy=on", BLK_FEATURES, 1);
+    vq = &b.dev.vq[0];
+    buf = guest_buf(&b, &hdr, sizeof(hdr));
+    qvirtq_write_desc(vq, 0, buf, sizeof(hdr), VRING_DESC_F_NEXT, 1);
+    qvirtq_write_desc(vq, 1, buf + 512, VIRTIO_BLK_ID_BYTES,
+                      VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2);
+    qvirtq_write_desc(vq, 2, buf + 1024, 1, VRING_DESC_F_WRITE, 0);
+    qt_memset(b.s, vq->avail + 4, 0, 2ULL * vq->size);
+    qvirtq_set_avail_idx(vq, vq->size + 1);
+    qt_writew(b.s, vq->notify_addr, 0);
+    expect_needs_reset(&b);
+    QT_ASSERT((uint16_t)qvirtq_used_idx(vq) <= vq->size);
+    expect_recovery(&b);
+}
+
+/*
+ * A queue_select naming no queue reads queue_size 0, and programming
+ * that "queue" changes nothing: queue 0 still works afterwards.
+ */
+static void test_queue_select(const void *data)
+{
+    uint16_t sel = *(const uint16_t *)data;
+    uint64_t c;
+    Blk b = { 0 };
+
+    blk_dir(&b);
+    make_image(&b, IMG_SIZE, 1);
+    blk_start(&b, NULL, "disable-legacy=on,num-queues=2");
+    blk_find(&b);
+    qvirtio_msix_enable(&b.dev);
+    qvirtio_negotiate(&b.dev, BLK_FEATURES);
+    qvirtio_config_vector(&b.dev);
+    qvirtio_queue_setup(&b.dev, 0, 0);
+    c = b.dev.common;
+    sel = sel ? sel : qvirtio_num_queues(&b.dev);
+    QT_ASSERT_EQ(qvirtio_queue_max_size(&b.dev, sel), 0);
+    qt_writew(b.s, c + COMMON(queue_size), 64);
+    qt_writel(b.s, c + COMMON(queue_desc_lo), 0x1000);
+    qt_writel(b.s, c + COMMON(queue_avail_lo), 0x2000);
+    qt_writel(b.s, c + COMMON(queue_used_lo), 0x3000);
+    qt_writew(b.s, c + COMMON(queue_enable), 1);
+    QT_ASSERT_EQ(qt_readw(b.s, c + COMMON(queue_size)), 0);
+    /* QEMU keeps what was written for any selector below 1024. */
+    if (!qt_is_qemu()) {
+        QT_ASSERT_EQ(qt_readw(b.s, c + COMMON(queue_enable)), 0);
+    }
+    QT_ASSERT_EQ(qvirtio_queue_max_size(&b.dev, 0), b.dev.vq[0].size);
+    QT_ASSERT_EQ(qt_readl(b.s, c + COMMON(queue_desc_lo)),
+                 (uint32_t)b.dev.vq[0].desc);
+    qvirtio_driver_ok(&b.dev);
+    rw_roundtrip(&b, &b.dev.vq[0], 14);
+    QT_ASSERT_EQ(qvirtio_get_status(&b.dev) & VIRTIO_CONFIG_S_NEEDS_RESET, 0);
+    blk_finish(&b);
+}
+
+/* A vector beyond the MSI-X table reads back as NO_VECTOR. */
+static void test_msix_vector_range(const void *data)
+{
+    uint64_t c;
+    Blk b = { 0 };
+
+    (void)data;
+    blk_dir(&b);
+    make_image(&b, IMG_SIZE, 1);
+    blk_start(&b, NULL, "disable-legacy=on");
+    blk_find(&b);
+    qvirtio_msix_enable(&b.dev);
+    qvirtio_negotiate(&b.dev, BLK_FEATURES);
+    c = b.dev.common;
+    qt_writew(b.s, c + COMMON(msix_config), b.dev.msix_vectors);
+    QT_ASSERT_EQ(qt_readw(b.s, c + COMMON(msix_config)), QVIRTIO_NO_VECTOR);
+    qvirtio_queue_max_size(&b.dev, 0);
+    qt_writew(b.s, c + COMMON(queue_msix_vector), 0x7ff);
+    QT_ASSERT_EQ(qt_readw(b.s, c + COMMON(queue_msix_vector)),
+                 QVIRTIO_NO_VECTOR);
+    blk_finish(&b);
+}
+
+/*
+ * A split ring's size must be a power of two: the device either ignores
+ * the write or refuses the queue with NEEDS_RESET by DRIVER_OK.
+ */
+static void test_queue_size_pow2(const void *data)
+{
+    uint16_t size;
+    Blk b = { 0 };
+
+    (void)data;
+    blk_dir(&b);
+    make_image(&b, IMG_SIZE, 1);
+    blk_start(&b, NULL, "disable-legacy=on");
+    blk_find(&b);
+    qvirtio_msix_enable(&b.dev);
+    qvirtio_negotiate(&b.dev, BLK_FEATURES);
+    qvirtio_config_vector(&b.dev);
+    qvirtio_queue_setup(&b.dev, 0, 100);
+    size = qt_readw(b.s, b.dev.common + COMMON(queue_size));
+    qvirtio_set_status(&b.dev, qvirtio_get_status(&b.dev) |
+                               VIRTIO_CONFIG_S_DRIVER_OK);
+    if (size == 100) {
+        expect_needs_reset(&b);
+    } else {
+        QT_ASSERT(size && !(size & (size - 1)));
+        QT_ASSERT_EQ(qvirtio_get_status(&b.dev) & VIRTIO_CONFIG_S_NEEDS_RESET,
+                     0);
+    }
+    expect_recovery(&b);
+}
+
+/*
+ * Ring addresses (and with @data, the size too) are fixed once
+ * DRIVER_OK is set: later writes change nothing the device uses.
+ */
+static void test_regs_after_driver_ok(const void *data)
+{
+    bool size_too = data != NULL;
+    uint64_t c;
+    Blk b = { 0 };
+
+    blk_setup(&b, NULL, "disable-legacy=on", BLK_FEATURES, 1);
+    c = b.dev.common;
+    qvirtio_queue_max_size(&b.dev, 0);
+    qt_writel(b.s, c + COMMON(queue_desc_lo), 0x10000);
+    qt_writel(b.s, c + COMMON(queue_desc_hi), 0x10);
+    qt_writel(b.s, c + COMMON(queue_avail_lo), 0x20000);
+    qt_writel(b.s, c + COMMON(queue_used_lo), 0x30000);
+    if (size_too) {
+        qt_writew(b.s, c + COMMON(queue_size), 2);
+    }
+    rw_roundtrip(&b, &b.dev.vq[0], 15);
+    rw_roundtrip(&b, &b.dev.vq[0], 16);
+    QT_ASSERT_EQ(qvirtio_get_status(&b.dev) & VIRTIO_CONFIG_S_NEEDS_RESET, 0);
+    blk_finish(&b);
+}
+
+/*
+ * Indirect tables: a length that is no whole number of descriptors (0),
+ * an indirect descriptor inside a table (1), a loop inside a table (2).
+ * Each table starts with the header and stays well ordered otherwise.
+ */
+static void test_indirect_bad(const void *data)
+{
+    const uint16_t w = VRING_DESC_F_NEXT | VRING_DESC_F_WRITE;
+    unsigned kind = *(const unsigned *)data;
+    QVirtQueue *vq;
+    uint64_t table, buf, ring;
+    Blk b = { 0 };
+
+    blk_setup(&b, NULL, "disable-legacy=on",
+              BLK_FEATURES | F(VIRTIO_RING_F_INDIRECT_DESC), 1);
+    vq = &b.dev.vq[0];
+    buf = guest_buf(&b, NULL, 4096);
+    table = guest_buf(&b, NULL, 4096);
+    /* Write the table's entries through the ring writer aimed at it. */
+    ring = vq->desc;
+    vq->desc = table;
+    qvirtq_write_desc(vq, 0, buf, 16, VRING_DESC_F_NEXT, 1);
+    if (kind == 1) {
+        qvirtq_write_desc(vq, 1, table, 48,
+                          VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE, 0);
+    } else {
+        qvirtq_write_desc(vq, 1, buf + 512, 512, w, 2);
+    }
+    qvirtq_write_desc(vq, 2, buf + 1024, 1, kind == 2 ? w : VRING_DESC_F_WRITE,
+                      1);
+    vq->desc = ring;
+    qvirtq_write_desc(vq, 0, table, kind == 0 ? 47 : 48,
+                      VRING_DESC_F_INDIRECT, 0);
+    qvirtq_publish(vq, 0);
+    qvirtq_kick(vq);
+    expect_needs_reset(&b);
+    expect_recovery(&b);
+}
+
+static void add_hostile_cases(void)
+{
+    static const char bounce[] = "QEMU completes the request: addresses "
+        "outside RAM go through its bounce buffer and the bytes are dropped";
+    static const unsigned idx[] = { 0, 1, 2 };
+    static const uint16_t sel_num_queues = 0, sel_1023 = 1023,
+                          sel_ffff = 0xffff;
+
+    qt_test_add("hostile/desc-beyond-ram", test_desc_outside_ram, &idx[0],
+                QT_QVMM_ONLY, bounce);
+    qt_test_add("hostile/desc-crossing-ram-end", test_desc_outside_ram,
+                &idx[1], QT_QVMM_ONLY, bounce);
+    qt_test_add("hostile/desc-wrapping", test_desc_outside_ram, &idx[2],
+                QT_QVMM_ONLY, bounce);
+    qt_test_add("hostile/desc-loop", test_desc_loop, NULL, QT_BOTH, NULL);
+    qt_test_add("hostile/indirect-odd-length", test_indirect_bad, &idx[0],
+                QT_BOTH, NULL);
+    qt_test_add("hostile/indirect-nested", test_indirect_bad, &idx[1],
+                QT_QVMM_ONLY, "QEMU takes an indirect flag inside a table "
+                "for a plain buffer and completes the request");
+    qt_test_add("hostile/indirect-loop", test_indirect_bad, &idx[2],
+                QT_BOTH, NULL);
+    qt_test_add("hostile/avail-jump", test_avail_jump, NULL, QT_QVMM_ONLY,
+                "QEMU does not check the jump: it serves every slot, "
+                "reading the ring round again");
+    qt_test_add("hostile/queue-select-num-queues", test_queue_select,
+                &sel_num_queues, QT_BOTH, NULL);
+    qt_test_add("hostile/queue-select-1023", test_queue_select, &sel_1023,
+                QT_BOTH, NULL);
+    qt_test_add("hostile/queue-select-ffff", test_queue_select, &sel_ffff,
+                QT_QVMM_ONLY, "QEMU ignores a queue_select of 1024 or more "
+                "and keeps the previous queue selected");
+    qt_test_add("hostile/msix-vector-range", test_msix_vector_range, NULL,
+                QT_BOTH, NULL);
+    qt_test_add("hostile/queue-size-pow2", test_queue_size_pow2, NULL,
+                QT_QVMM_ONLY, "QEMU accepts any queue size up to 1024 "
+                "(packed rings need no power of two)");
+    qt_test_add("hostile/addrs-after-driver-ok", test_regs_after_driver_ok,
+                NULL, QT_BOTH, NULL);
+    qt_test_add("hostile/size-after-driver-ok", test_regs_after_driver_ok,
+                "", QT_QVMM_ONLY, "QEMU applies a queue_size write at once, "
+                "even after DRIVER_OK");
+}
+
 int main(int argc, char **argv)
 {
     static const uint64_t indirect = F(VIRTIO_RING_F_INDIRECT_DESC);
     static const uint64_t event_idx = F(VIRTIO_RING_F_EVENT_IDX);
     static const uint64_t both = F(VIRTIO_RING_F_INDIRECT_DESC) |
                                  F(VIRTIO_RING_F_EVENT_IDX);
+    int ret;
 
     qt_test_add("blk/identity", test_identity, NULL, QT_BOTH, NULL);
     qt_test_add("blk/config", test_config, NULL, QT_BOTH, NULL);
@@ -722,5 +1182,12 @@ int main(int argc, char **argv)
     qt_test_add("blk/read-only", test_read_only, NULL, QT_BOTH, NULL);
     qt_test_add("blk/multiqueue", test_multiqueue, NULL, QT_BOTH, NULL);
     qt_test_add("blk/reset", test_reset, NULL, QT_BOTH, NULL);
-    return qt_test_run(argc, argv);
+    qt_test_add("blk/enospc", test_enospc, NULL,
+                tiny_fs_unavailable() ? SKIP_ALWAYS : QT_BOTH,
+                tiny_fs_unavailable());
+    qt_test_add("blk/flush-kill", test_flush_kill, NULL, QT_BOTH, NULL);
+    add_hostile_cases();
+    ret = qt_test_run(argc, argv);
+    remove_live();
+    return ret;
 }
