@@ -51,6 +51,7 @@ typedef struct Blk {
     QVirtioDev dev;
     char *dir;                  /* mkdtemp directory, removed at the end */
     char *img;
+    uint16_t queue_size;        /* for blk_init(); 0: the device's */
 } Blk;
 
 /* A request in flight: where its header and status byte live. */
@@ -178,7 +179,7 @@ static void blk_init(Blk *b, uint64_t features, unsigned nq)
     qvirtio_negotiate(d, features);
     qvirtio_config_vector(d);
     for (unsigned i = 0; i < nq; i++) {
-        QVirtQueue *vq = qvirtio_queue_setup(d, i, 0);
+        QVirtQueue *vq = qvirtio_queue_setup(d, i, b->queue_size);
 
         vq->indirect = d->features & F(VIRTIO_RING_F_INDIRECT_DESC);
     }
@@ -415,6 +416,36 @@ static void test_rw(const void *data)
     if (extra & F(VIRTIO_RING_F_EVENT_IDX)) {
         /* The device tells us where it will look next. */
         QT_ASSERT_EQ(qvirtq_avail_event(&b.dev.vq[0]), b.dev.vq[0].avail_idx);
+    }
+    blk_finish(&b);
+}
+
+/*
+ * A ring of 8 entries, many more requests than that: avail and used
+ * indices wrap, and (with direct chains of three) chains wrap around
+ * the end of the descriptor table.
+ */
+static void test_ring_wrap(const void *data)
+{
+    uint64_t extra = data ? *(const uint64_t *)data : 0;
+    g_autofree uint8_t *want = g_malloc(4096);
+    g_autofree uint8_t *got = g_malloc(4096);
+    Blk b = { .queue_size = 8 };
+
+    blk_dir(&b);
+    make_image(&b, IMG_SIZE, 1);
+    blk_start(&b, NULL, "disable-legacy=on");
+    blk_find(&b);
+    blk_init(&b, BLK_FEATURES | extra, 1);
+    QT_ASSERT_EQ(b.dev.vq[0].size, 8);
+    for (unsigned i = 0; i < 40; i++) {
+        uint64_t sector = 8ULL * (i % 13);
+
+        fill_pattern(want, 4096, 0, 100 + i);
+        blk_write_ok(&b, &b.dev.vq[0], sector, want, 4096);
+        blk_read_ok(&b, &b.dev.vq[0], sector, got, 4096);
+        QT_ASSERT(memcmp(want, got, 4096) == 0);
+        assert_file(&b, sector * SECTOR, want, 4096);
     }
     blk_finish(&b);
 }
@@ -1160,6 +1191,7 @@ int main(int argc, char **argv)
     static const uint64_t event_idx = F(VIRTIO_RING_F_EVENT_IDX);
     static const uint64_t both = F(VIRTIO_RING_F_INDIRECT_DESC) |
                                  F(VIRTIO_RING_F_EVENT_IDX);
+    const char *no_tiny_fs = tiny_fs_unavailable();
     int ret;
 
     qt_test_add("blk/identity", test_identity, NULL, QT_BOTH, NULL);
@@ -1169,6 +1201,9 @@ int main(int argc, char **argv)
     qt_test_add("blk/rw-indirect", test_rw, &indirect, QT_BOTH, NULL);
     qt_test_add("blk/rw-event-idx", test_rw, &event_idx, QT_BOTH, NULL);
     qt_test_add("blk/rw-indirect-event-idx", test_rw, &both, QT_BOTH, NULL);
+    qt_test_add("blk/ring-wrap", test_ring_wrap, NULL, QT_BOTH, NULL);
+    qt_test_add("blk/ring-wrap-indirect-event-idx", test_ring_wrap, &both,
+                QT_BOTH, NULL);
     qt_test_add("blk/transitional", test_transitional, NULL, QT_BOTH, NULL);
     qt_test_add("blk/blockdev", test_blockdev, NULL, QT_BOTH, NULL);
     qt_test_add("blk/iothread", test_iothread, NULL, QT_BOTH, NULL);
@@ -1183,8 +1218,7 @@ int main(int argc, char **argv)
     qt_test_add("blk/multiqueue", test_multiqueue, NULL, QT_BOTH, NULL);
     qt_test_add("blk/reset", test_reset, NULL, QT_BOTH, NULL);
     qt_test_add("blk/enospc", test_enospc, NULL,
-                tiny_fs_unavailable() ? SKIP_ALWAYS : QT_BOTH,
-                tiny_fs_unavailable());
+                no_tiny_fs ? SKIP_ALWAYS : QT_BOTH, no_tiny_fs);
     qt_test_add("blk/flush-kill", test_flush_kill, NULL, QT_BOTH, NULL);
     add_hostile_cases();
     ret = qt_test_run(argc, argv);
