@@ -73,16 +73,32 @@ static char *live_dir, *live_img;
 
 static void remove_live(void)
 {
+    /* Detach first, so the signal handler never sees freed strings. */
+    g_autofree char *img = live_img;
+    g_autofree char *dir = live_dir;
+
+    live_img = live_dir = NULL;
+    if (img) {
+        unlink(img);
+    }
+    if (dir) {
+        umount2(dir, MNT_DETACH);       /* the ENOSPC case's tmpfs */
+        rmdir(dir);
+    }
+}
+
+/* meson's timeout sends SIGTERM: still remove the image (signal-safe). */
+static void remove_live_on_signal(int sig)
+{
     if (live_img) {
         unlink(live_img);
     }
     if (live_dir) {
-        umount2(live_dir, MNT_DETACH);  /* the ENOSPC case's tmpfs */
+        umount2(live_dir, MNT_DETACH);
         rmdir(live_dir);
     }
-    g_free(live_img);
-    g_free(live_dir);
-    live_img = live_dir = NULL;
+    signal(sig, SIG_DFL);
+    raise(sig);
 }
 
 static void blk_dir(Blk *b)
@@ -347,7 +363,9 @@ static void test_config(const void *data)
     QT_ASSERT_EQ(qvirtio_cfg_readl(d, CFG(blk_size)), 4096);
     QT_ASSERT_EQ(qvirtio_cfg_readw(d, CFG(num_queues)), 3);
     QT_ASSERT_EQ(qvirtio_num_queues(d), 3);
-    QT_ASSERT(qvirtio_cfg_readl(d, CFG(seg_max)) >= 1);
+    /* QEMU's seg-max-adjust: two descriptors go to header and status. */
+    QT_ASSERT_EQ(qvirtio_cfg_readl(d, CFG(seg_max)),
+                 qvirtio_queue_max_size(d, 0) - 2);
     QT_ASSERT_EQ(qvirtio_cfg_readb(d, CFG(physical_block_exp)), 0);
     QT_ASSERT_EQ(qvirtio_cfg_readb(d, CFG(wce)), 1);
     QT_ASSERT(qvirtio_cfg_readl(d, CFG(max_discard_sectors)) > 0);
@@ -363,6 +381,30 @@ static void test_config(const void *data)
     blk_finish(&b);
 }
 
+/* Topology: sizes in logical blocks, the physical block as a shift. */
+static void test_topology(const void *data)
+{
+    QVirtioDev *d;
+    Blk b = { 0 };
+
+    (void)data;
+    blk_dir(&b);
+    make_image(&b, IMG_SIZE, 0);
+    blk_start(&b, NULL, "disable-legacy=on,logical_block_size=512,"
+              "physical_block_size=4096,min_io_size=8192,opt_io_size=65536");
+    blk_find(&b);
+    d = &b.dev;
+    QT_ASSERT(qvirtio_negotiate(d, BLK_FEATURES) & F(VIRTIO_BLK_F_TOPOLOGY));
+    QT_ASSERT_EQ(qvirtio_cfg_readl(d, CFG(blk_size)), 512);
+    QT_ASSERT_EQ(qvirtio_cfg_readb(d, CFG(physical_block_exp)), 3);
+    QT_ASSERT_EQ(qvirtio_cfg_readb(d, CFG(alignment_offset)), 0);
+    QT_ASSERT_EQ(qvirtio_cfg_readw(d, CFG(min_io_size)), 16);
+    QT_ASSERT_EQ(qvirtio_cfg_readl(d, CFG(opt_io_size)), 128);
+    blk_finish(&b);
+}
+
+static void rw_roundtrip(Blk *b, QVirtQueue *vq, unsigned seed);
+
 /* CONFIG_WCE: the guest flips the cache mode in config space. */
 static void test_writeback(const void *data)
 {
@@ -376,6 +418,13 @@ static void test_writeback(const void *data)
     QT_ASSERT_EQ(qvirtio_cfg_readb(&b.dev, CFG(wce)), 0);
     qvirtio_cfg_writeb(&b.dev, CFG(wce), 1);
     QT_ASSERT_EQ(qvirtio_cfg_readb(&b.dev, CFG(wce)), 1);
+    /* Everything else in config space is read-only. */
+    qvirtio_cfg_writeb(&b.dev, CFG(capacity), 0x55);
+    qvirtio_cfg_writeb(&b.dev, CFG(num_queues), 0x55);
+    QT_ASSERT_EQ(qvirtio_cfg_readq(&b.dev, CFG(capacity)), IMG_SIZE / SECTOR);
+    QT_ASSERT_EQ(qvirtio_cfg_readw(&b.dev, CFG(num_queues)),
+                 qvirtio_num_queues(&b.dev));
+    rw_roundtrip(&b, &b.dev.vq[0], 17);
     blk_finish(&b);
 }
 
@@ -1194,8 +1243,12 @@ int main(int argc, char **argv)
     const char *no_tiny_fs = tiny_fs_unavailable();
     int ret;
 
+    signal(SIGTERM, remove_live_on_signal);
+    signal(SIGINT, remove_live_on_signal);
+
     qt_test_add("blk/identity", test_identity, NULL, QT_BOTH, NULL);
     qt_test_add("blk/config", test_config, NULL, QT_BOTH, NULL);
+    qt_test_add("blk/topology", test_topology, NULL, QT_BOTH, NULL);
     qt_test_add("blk/writeback", test_writeback, NULL, QT_BOTH, NULL);
     qt_test_add("blk/rw", test_rw, NULL, QT_BOTH, NULL);
     qt_test_add("blk/rw-indirect", test_rw, &indirect, QT_BOTH, NULL);
