@@ -253,7 +253,6 @@ void qvirtio_reset(QVirtioDev *d)
         }
         g_usleep(POLL_US);
     }
-    d->nqueues = 0;
     d->features = 0;
     d->event_idx = false;
 }
@@ -333,10 +332,14 @@ void qvirtio_msix_enable(QVirtioDev *d)
     qt_pci_config_writew(d->s, 0, d->devfn, d->msix_cap + PCI_MSIX_FLAGS,
                          (ctrl | PCI_MSIX_FLAGS_ENABLE) &
                          ~PCI_MSIX_FLAGS_MASKALL);
+    d->msix_enabled = true;
 }
 
 void qvirtio_config_vector(QVirtioDev *d)
 {
+    if (!d->msix_enabled) {
+        qt_fail("routing the config vector needs MSI-X enabled");
+    }
     d->config_msi_word = qt_alloc(d->alloc, d->s, 4, 4);
     msix_route(d, 0, d->config_msi_word);
     qt_writew(d->s, d->common + COMMON(msix_config), 0);
@@ -438,7 +441,8 @@ QVirtQueue *qvirtio_queue_setup(QVirtioDev *d, uint16_t index,
     vq->index = index;
     vq->size = size && size < max ? size : max;
     vq->vector = QVIRTIO_NO_VECTOR;
-    if (d->msix_cap && index + 1u < d->msix_vectors) {
+    /* Without MSI-X on, the device would signal INTx instead. */
+    if (d->msix_enabled && index + 1u < d->msix_vectors) {
         vq->vector = index + 1;
         vq->msi_word = qt_alloc(d->alloc, d->s, 4, 4);
         msix_route(d, vq->vector, vq->msi_word);
@@ -447,7 +451,6 @@ QVirtQueue *qvirtio_queue_setup(QVirtioDev *d, uint16_t index,
     vq->notify_addr = d->notify_base + (uint64_t)d->notify_mult *
         qt_readw(d->s, d->common + COMMON(queue_notify_off));
     program_queue(d, vq);
-    d->nqueues = MAX(d->nqueues, index + 1u);
     return vq;
 }
 

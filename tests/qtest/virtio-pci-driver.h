@@ -57,12 +57,12 @@ struct QVirtioDev {
     uint32_t notify_mult;
     uint32_t device_cfg_len;
     uint8_t msix_cap;                   /* 0: none */
+    bool msix_enabled;
     uint16_t msix_vectors;
     uint64_t msix_table;
     uint64_t config_msi_word;           /* 0 while no config vector */
     uint64_t features;                  /* negotiated */
     bool event_idx;
-    unsigned nqueues;
     QVirtQueue vq[QVIRTIO_MAX_QUEUES];
 };
 
