@@ -577,6 +577,69 @@ static void test_bad_requests(const void *data)
     blk_finish(&b);
 }
 
+/* ---- INTx ---- */
+
+#define PIIX3_DEVFN     QT_PCI_DEVFN(1, 0)
+#define PIIX3_PIRQ_ROUTE 0x60
+
+static bool wait_irq(QTestState *s, unsigned gsi, bool level, int timeout_ms)
+{
+    int64_t deadline = g_get_monotonic_time() / 1000 + timeout_ms;
+
+    while (qt_irq_raised(s, gsi) != level) {
+        if (g_get_monotonic_time() / 1000 > deadline) {
+            return false;
+        }
+        g_usleep(1000);
+    }
+    return true;
+}
+
+/*
+ * Without MSI-X the device raises INTx and sets ISR bit 0; reading the
+ * ISR clears it and drops the line.  PIRQA-D are routed to 10, 10, 11,
+ * 11 as SeaBIOS does (QEMU under -S has no firmware to do it; qvmm's
+ * fixed routing is the same).
+ */
+static void test_intx(const void *data)
+{
+    static const uint8_t pirq_gsi[4] = { 10, 10, 11, 11 };
+    g_autofree uint8_t *got = g_malloc(4096);
+    unsigned slot, pin, gsi;
+    Blk b = { 0 };
+
+    (void)data;
+    blk_dir(&b);
+    make_image(&b, IMG_SIZE, 1);
+    blk_start(&b, NULL, "disable-legacy=on");
+    for (unsigned i = 0; i < 4; i++) {
+        qt_pci_config_writeb(b.s, 0, PIIX3_DEVFN, PIIX3_PIRQ_ROUTE + i,
+                             pirq_gsi[i]);
+    }
+    blk_find(&b);
+    slot = b.dev.devfn >> 3;
+    pin = qt_pci_config_readb(b.s, 0, b.dev.devfn, 0x3d);
+    QT_ASSERT_EQ(pin, 1);
+    gsi = pirq_gsi[(slot + pin - 2) & 3];
+    qt_irq_intercept_in(b.s, "ioapic");
+    qvirtio_negotiate(&b.dev, BLK_FEATURES);
+    qvirtio_queue_setup(&b.dev, 0, 0);
+    qvirtio_driver_ok(&b.dev);
+    QT_ASSERT_EQ(b.dev.vq[0].vector, QVIRTIO_NO_VECTOR);
+    QT_ASSERT(!qt_irq_raised(b.s, gsi));
+    blk_read_ok(&b, &b.dev.vq[0], 0, got, 4096);
+    QT_ASSERT_EQ(got[0], pattern_byte(0, 1));
+    if (!wait_irq(b.s, gsi, true, IO_TIMEOUT_MS)) {
+        qt_fail("no INTx on GSI %u after a completion", gsi);
+    }
+    QT_ASSERT_EQ(qt_readb(b.s, b.dev.isr) & 1, 1);
+    if (!wait_irq(b.s, gsi, false, IO_TIMEOUT_MS)) {
+        qt_fail("GSI %u still raised after reading the ISR", gsi);
+    }
+    QT_ASSERT_EQ(qt_readb(b.s, b.dev.isr), 0);
+    blk_finish(&b);
+}
+
 /* ---- flush, discard, write-zeroes, GET_ID ---- */
 
 static void test_flush(const void *data)
@@ -1271,6 +1334,7 @@ int main(int argc, char **argv)
     qt_test_add("blk/blockdev", test_blockdev, NULL, QT_BOTH, NULL);
     qt_test_add("blk/iothread", test_iothread, NULL, QT_BOTH, NULL);
     qt_test_add("blk/bad-requests", test_bad_requests, NULL, QT_BOTH, NULL);
+    qt_test_add("blk/intx", test_intx, NULL, QT_BOTH, NULL);
     qt_test_add("blk/flush", test_flush, NULL, QT_BOTH, NULL);
     qt_test_add("blk/discard", test_discard, NULL, QT_BOTH, NULL);
     qt_test_add("blk/write-zeroes", test_write_zeroes, NULL, QT_BOTH, NULL);
