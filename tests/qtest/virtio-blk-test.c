@@ -531,6 +531,23 @@ static void test_blockdev(const void *data)
     blk_finish(&b);
 }
 
+/* -drive if=virtio makes the device itself (QEMU's is transitional). */
+static void test_if_virtio(const void *data)
+{
+    Blk b = { 0 };
+
+    (void)data;
+    blk_dir(&b);
+    make_image(&b, IMG_SIZE, 1);
+    b.s = qt_start("-m 128 -drive file=%s,format=raw,if=virtio", b.img);
+    qt_alloc_init(&b.alloc, RAM_SIZE);
+    blk_find(&b);
+    blk_init(&b, BLK_FEATURES, 1);
+    QT_ASSERT_EQ(qvirtio_cfg_readq(&b.dev, CFG(capacity)), IMG_SIZE / SECTOR);
+    rw_roundtrip(&b, &b.dev.vq[0], 8);
+    blk_finish(&b);
+}
+
 static void test_iothread(const void *data)
 {
     Blk b = { 0 };
@@ -1332,6 +1349,7 @@ int main(int argc, char **argv)
                 QT_BOTH, NULL);
     qt_test_add("blk/transitional", test_transitional, NULL, QT_BOTH, NULL);
     qt_test_add("blk/blockdev", test_blockdev, NULL, QT_BOTH, NULL);
+    qt_test_add("blk/if-virtio", test_if_virtio, NULL, QT_BOTH, NULL);
     qt_test_add("blk/iothread", test_iothread, NULL, QT_BOTH, NULL);
     qt_test_add("blk/bad-requests", test_bad_requests, NULL, QT_BOTH, NULL);
     qt_test_add("blk/intx", test_intx, NULL, QT_BOTH, NULL);
