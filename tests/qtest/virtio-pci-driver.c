@@ -42,6 +42,9 @@ static unsigned assign_bar(QVirtioDev *d, unsigned i, uint64_t *next)
                 PCI_BASE_ADDRESS_MEM_TYPE_64;
     uint64_t mask, size, addr;
 
+    if (is64 && i == 5) {
+        qt_fail("BAR5 claims to be the low half of a 64-bit BAR");
+    }
     qt_pci_config_writel(d->s, 0, d->devfn, off, 0xffffffff);
     mask = qt_pci_config_readl(d->s, 0, d->devfn, off) &
            PCI_BASE_ADDRESS_MEM_MASK;
@@ -503,12 +506,13 @@ void qvirtq_publish(QVirtQueue *vq, uint16_t head)
     uint64_t slot = vq->avail + 4 + 2ULL * (vq->avail_idx % vq->size);
 
     qt_writew(s, slot, head);
-    vq->avail_idx++;
-    qt_writew(s, vq->avail + 2, vq->avail_idx);
     if (vq->dev->event_idx) {
-        /* Ask for an interrupt for every completion. */
+        /* Ask for an interrupt for every completion (before the device
+         * can see the new entry). */
         qt_writew(s, vq->avail + 4 + 2ULL * vq->size, vq->last_used);
     }
+    vq->avail_idx++;
+    qt_writew(s, vq->avail + 2, vq->avail_idx);
 }
 
 uint16_t qvirtq_add_chain(QVirtQueue *vq, const QVirtBuf *bufs, unsigned n)
