@@ -1347,7 +1347,9 @@ int main(int argc, char **argv)
     qt_test_add("blk/ring-wrap", test_ring_wrap, NULL, QT_BOTH, NULL);
     qt_test_add("blk/ring-wrap-indirect-event-idx", test_ring_wrap, &both,
                 QT_BOTH, NULL);
-    qt_test_add("blk/transitional", test_transitional, NULL, QT_BOTH, NULL);
+    qt_test_add("blk/transitional", test_transitional, NULL, QT_QEMU_ONLY,
+                "qvmm offers only the modern device and refuses "
+                "disable-legacy=off");
     qt_test_add("blk/blockdev", test_blockdev, NULL, QT_BOTH, NULL);
     qt_test_add("blk/if-virtio", test_if_virtio, NULL, QT_BOTH, NULL);
     qt_test_add("blk/iothread", test_iothread, NULL, QT_BOTH, NULL);
