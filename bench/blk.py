@@ -104,7 +104,7 @@ def read_lines(stream, lines: List[Tuple[float, str]]) -> None:
 
 
 def run_guest(vmm: str, guest: str, image: str,
-              secs: int) -> Tuple[Dict[str, float], str]:
+              secs: int) -> Tuple[Dict[str, object], str]:
     """One boot running every workload: {name: figure}, or {} and why not."""
     names = [w[0] for w in WORKLOADS]
     cmd = vmm_command(vmm, guest, image, secs, names)
@@ -133,14 +133,15 @@ def run_guest(vmm: str, guest: str, image: str,
 
 
 def parse_guest(lines: List[Tuple[float, str]], rc: int, err: str,
-                who: str) -> Tuple[Dict[str, float], str]:
+                who: str) -> Tuple[Dict[str, object], str]:
     text = "\n".join(l for _, l in lines)
     fail = re.search(r"FAIL: .*", text)
     if fail or rc != BLK_EXIT_STATUS:
         why = fail.group(0) if fail else \
             (err.strip().splitlines() or ["exit status %d" % rc])[-1]
         return {}, "%s: %s" % (who, why)
-    figures, notes = {}, []
+    figures: Dict[str, object] = {}
+    notes: List[str] = []
     spans = {}  # workload -> host start time, then duration
     for t, line in lines:
         m = re.match(r"bench: (start|end) (\w+)$", line)
@@ -149,12 +150,17 @@ def parse_guest(lines: List[Tuple[float, str]], rc: int, err: str,
         elif m:
             spans[m.group(2)] = t - spans.get(m.group(2), t)
         m = re.match(r"bench: (\w+) bs=(\d+) qd=\d+ ios=(\d+) usecs=(\d+) "
-                     r"iops=(\d+) kib_per_s=(\d+)", line)
+                     r"iops=(\d+) kib_per_s=(\d+) kicks=(\d+) kick_ns=(\d+)",
+                     line)
         if not m:
             continue
         name, usecs = m.group(1), int(m.group(4))
         figures[name] = float(m.group(5)) if int(m.group(2)) == 4096 \
             else int(m.group(6)) / 1024.0
+        # How the guest's notifies went: requests per kick, µs per kick.
+        kicks = int(m.group(7))
+        figures[name + ":kick"] = (int(m.group(3)) / kicks if kicks else 0,
+                                   int(m.group(8)) / 1000.0)
         # The guest's clock against ours: a bad TSC calibration shows here.
         host = spans.get(name, 0)
         if host and abs(host * 1e6 - usecs) > 0.05 * usecs + 50000:
@@ -224,6 +230,8 @@ def main() -> int:
     samples: Dict[str, Dict[str, List[float]]] = \
         {k: {w[0]: [] for w in WORKLOADS} for k in ("fio", "qemu", "qvmm")}
     problems: List[str] = []
+    kicks: Dict[str, Dict[str, List[Tuple[float, float]]]] = \
+        {"qemu": {}, "qvmm": {}}
     for rnd in range(args.rounds):
         print("round %d/%d: fio ..." % (rnd + 1, args.rounds), flush=True)
         for name, rw, bs, _ in WORKLOADS:
@@ -236,7 +244,10 @@ def main() -> int:
             print("round %d/%d: %s ..." % (rnd + 1, args.rounds, key), flush=True)
             figures, why = run_guest(vmm, guest, args.image, args.secs)
             for name, v in figures.items():
-                samples[key][name].append(v)
+                if name.endswith(":kick"):
+                    kicks[key].setdefault(name[:-5], []).append(v)
+                else:
+                    samples[key][name].append(v)
             if why:
                 problems.append(why)
 
@@ -251,6 +262,13 @@ def main() -> int:
                       for n, v in samples[key].items() if v]
             if spread:
                 print("  %-4s  %s" % (key, ", ".join(spread)))
+    print("guest notifies (median requests per kick, µs per kick):")
+    for key, d in kicks.items():
+        if d:
+            print("  %-4s  %s" % (key, ", ".join(
+                "%s %.1f/%.0f" % (n, median([r for r, _ in v]),
+                                  median([u for _, u in v]))
+                for n, v in d.items())))
     for p in dict.fromkeys(problems):
         print("note: " + p)
     return 0

@@ -375,11 +375,15 @@ static void bench_report(const struct workload *w, unsigned qd, uint64_t ios,
     if (!us) {
         us = 1;
     }
+    uint64_t kick_ns = vq.kicks ? vq.kick_ticks * 1000000 / tsc_rate_khz /
+                                  vq.kicks : 0;
+
     printf("bench: %s bs=%u qd=%u ios=%lu usecs=%lu iops=%lu "
-           "kib_per_s=%lu kicks=%lu\n", w->name, w->bs, qd,
+           "kib_per_s=%lu kicks=%lu kick_ns=%lu\n", w->name, w->bs, qd,
            (unsigned long)ios, (unsigned long)us,
            (unsigned long)(ios * 1000000 / us),
-           (unsigned long)(kib * 1000000 / us), (unsigned long)vq.kicks);
+           (unsigned long)(kib * 1000000 / us), (unsigned long)vq.kicks,
+           (unsigned long)kick_ns);
 }
 
 /*
@@ -400,7 +404,7 @@ static void bench_one(const struct workload *w, unsigned qd, uint32_t secs)
         guest_fail("bench: qd=%u of %u bytes is over the %u-byte pool", qd,
                    w->bs, POOL_SIZE);
     }
-    vq.kicks = vq.kicks_suppressed = 0;
+    vq.kicks = vq.kicks_suppressed = vq.kick_ticks = 0;
     printf("bench: start %s\n", w->name);
     start = rdtsc();
     end = start + secs * ticks_per_sec();

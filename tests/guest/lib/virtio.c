@@ -267,6 +267,7 @@ bool virtio_cfg_read64(const struct virtio_dev *v, uint32_t off, uint64_t *val)
 void virtq_kick(struct virtq *q)
 {
     volatile uint16_t *idx = &q->avail->idx;
+    uint64_t t0;
 
     /* Descriptors and ring entries before the index (x86 keeps stores
      * in order; the compiler must too). */
@@ -278,7 +279,10 @@ void virtq_kick(struct virtq *q)
         q->kicks_suppressed++;
         return;
     }
+    /* Timed: the write traps to the VMM, and its cost is worth knowing. */
+    t0 = rdtsc();
     *q->notify = q->index;
+    q->kick_ticks += rdtsc() - t0;
     q->kicks++;
 }
 

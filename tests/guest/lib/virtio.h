@@ -33,6 +33,7 @@ struct virtq {
     uint16_t last_used;                 /* used entries consumed so far */
     volatile uint16_t *notify;
     uint64_t kicks, kicks_suppressed;
+    uint64_t kick_ticks;                /* TSC ticks spent in notify writes */
 };
 
 /* Bytes of (page-aligned) memory virtq_setup() needs for @n entries. */
