@@ -17,7 +17,7 @@ TEST_DEPS  := qemu-system-x86 socat util-linux iproute2 valgrind \
               cpio libasan8 libubsan1 clang libclang-rt-14-dev
 
 .PHONY: all deps test-deps build run check check-unit check-asan asan-build \
-        fuzz-build check-fuzz check-qtest-qemu clean
+        fuzz-build check-fuzz check-qtest-qemu bench clean
 
 all: build
 
@@ -95,6 +95,14 @@ check-asan: asan-build
 	$(ASAN_ENV) meson test -C $(BUILD_ASAN) --no-rebuild --print-errorlogs \
 	    --suite unit --suite qtest; s=$$?; \
 	python3 tests/summary.py $(BUILD_ASAN); exit $$s
+
+# virtio-blk IOPS and MiB/s: fio on the host file against the polled guest
+# driver under QEMU and qvmm, as ratios (bench/README.md).  Not a test.
+# BENCH_ARGS passes options through, e.g. BENCH_ARGS="--secs 5 --rounds 1".
+BENCH_ARGS ?= --rounds 3
+bench: build
+	$(call apt_install,fio qemu-system-x86)
+	python3 bench/blk.py --build $(BUILD) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

@@ -18,8 +18,11 @@ import concurrent.futures
 import os
 import re
 import shlex
+import shutil
+import struct
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional
@@ -33,7 +36,50 @@ HELLO_EXIT = 0x10
 MEMMAP_EXIT = 0x11
 SMP_EXIT = 0x12
 RESET_EXIT = 0x21
+BLK_EXIT = 0x30
 MIB = 1024  # in KiB
+
+# tests/guest/virtio-blk.c: word i (8 bytes, little-endian) of the disk is
+# ((i + 1) * golden ratio) ^ seed; the host writes HOST_SEED's pattern,
+# the guest checks it and writes GUEST_SEED's.
+HOST_SEED = 0x686f73745f736565
+GUEST_SEED = 0x67756573745f7365
+
+
+def disk_pattern(nbytes: int, seed: int) -> bytes:
+    mask = (1 << 64) - 1
+    n = nbytes // 8
+    return struct.pack("<%dQ" % n, *[((i + 1) * 0x9E3779B97F4A7C15 & mask) ^ seed
+                                      for i in range(n)])
+
+
+@dataclass
+class Disk:
+    """A raw image for a virtio-blk-pci device, on disk (cache=none means
+    O_DIRECT, which tmpfs refuses), filled with the host pattern."""
+    sectors: int
+    serial: str
+    written: bool = True    # the guest leaves its pattern: check the file
+
+    def args(self, path: str) -> List[str]:
+        return ["-drive", "file=%s,format=raw,if=none,id=d0,cache=none,"
+                "aio=native" % path,
+                "-device", "virtio-blk-pci,drive=d0,disable-legacy=on,"
+                "serial=%s" % self.serial]
+
+    def check(self, path: str) -> Optional[str]:
+        if not self.written:
+            return None
+        with open(path, "rb") as f:
+            data = f.read()
+        if len(data) != self.sectors * 512:
+            return "image is %d bytes after the run, expected %d" % (
+                len(data), self.sectors * 512)
+        want = disk_pattern(len(data), GUEST_SEED)
+        if data != want:
+            first = next(i for i in range(len(data)) if data[i] != want[i])
+            return "image differs from the guest's pattern at byte %d" % first
+        return None
 
 
 @dataclass
@@ -49,6 +95,7 @@ class Case:
     counts: Dict[str, int] = field(default_factory=dict)  # regex -> matches
     check: Optional[Callable[[str], Optional[str]]] = None
     qemu_skip: Optional[str] = None   # why QEMU cannot run this case
+    disk: Optional[Disk] = None
 
     def command(self, vmm: str, guestdir: str) -> List[str]:
         cmd = [vmm, "-enable-kvm", "-m", self.mem, "-smp", str(self.smp),
@@ -127,11 +174,46 @@ def cases() -> List[Case]:
         c.append(Case("exitcode-%d" % code, "exitcode", debug_exit_status(code),
                       append="code=%d" % code,
                       expect=[r"exitcode: writing %d to the debug-exit port" % code]))
+    c += blk_cases()
     c.append(Case("demo", "demo", 0, smp=2, append="console=ttyS0",
                   expect=[r"Processors +2 \(from the ACPI MADT\)",
                           r'Command line "console=ttyS0"',
                           r"Goodbye!"]))
     return c
+
+
+def blk_cases() -> List[Case]:
+    def case(name: str, sectors: int, serial: str, extra: str = "") -> Case:
+        return Case(name, "virtio-blk", debug_exit_status(BLK_EXIT),
+                    append=("sectors=%d serial=%s %s" % (sectors, serial, extra)).strip(),
+                    disk=Disk(sectors, serial),
+                    expect=[r"virtio-blk: 1af4:1042 at ",
+                            r"virtio-blk: capacity %d sectors" % sectors,
+                            r'virtio-blk: id "%s"' % serial,
+                            r"read past the end: status 1\b",
+                            r"write straddling the end: status 1\b",
+                            r"unknown request type: status 2\b",
+                            r"read the host's pattern: %d bytes" % (sectors * 512),
+                            r"flush: status 0\b",
+                            r"read back %d bytes in \d+ requests: match"
+                            % (sectors * 512)])
+
+    c = [case("virtio-blk", 8192, "qvmm-test-disk"),
+         # A 20-byte serial fills GET_ID's buffer with no NUL after it.
+         case("virtio-blk-serial20", 2048 + 7, "ABCDEFGHIJ0123456789"),
+         # The BAR moved to 16 GiB: the guest maps MMIO above 4 GiB.
+         case("virtio-blk-bar64", 4096, "high-bar", "bar64=16")]
+    c[-1].expect.append(r"virtio-blk: common config at 0x4[0-9a-f]{8},")
+    bench = Case("virtio-blk-bench", "virtio-blk", debug_exit_status(BLK_EXIT),
+                 append="bench=randread,randwrite,read,write secs=1",
+                 disk=Disk(16384, "bench", written=False),
+                 expect=[r"bench: tsc_khz=[1-9]\d* capacity=16384\b",
+                         r"bench: done"])
+    for name, bs in (("randread", 4096), ("randwrite", 4096),
+                     ("read", 1 << 20), ("write", 1 << 20)):
+        bench.expect.append(r"bench: %s bs=%d qd=32 ios=[1-9]\d* usecs=[1-9]\d* "
+                            r"iops=[1-9]\d* kib_per_s=[1-9]\d*" % (name, bs))
+    return c + [bench]
 
 
 @dataclass
@@ -151,7 +233,25 @@ def describe_status(rc: int) -> str:
 
 
 def run_case(case: Case, vmm: str, guestdir: str, timeout: float) -> Result:
-    cmd = case.command(vmm, guestdir)
+    if not case.disk:
+        return run_vm(case, case.command(vmm, guestdir), timeout)
+    tmp = tempfile.mkdtemp(prefix="run-guests-", dir=guestdir)
+    try:
+        image = os.path.join(tmp, "disk.img")
+        with open(image, "wb") as f:
+            f.write(disk_pattern(case.disk.sectors * 512, HOST_SEED))
+        res = run_vm(case, case.command(vmm, guestdir) + case.disk.args(image),
+                     timeout)
+        if res.ok:
+            problem = case.disk.check(image)
+            if problem:
+                res.ok, res.reason = False, problem
+        return res
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_vm(case: Case, cmd: List[str], timeout: float) -> Result:
     res = Result(case, False, command=cmd)
     guest = cmd[cmd.index("-kernel") + 1]
     if not os.path.exists(guest):

@@ -129,6 +129,12 @@ static inline void cpu_relax(void)
  */
 void udelay(uint32_t us);
 
+/*
+ * The TSC rate in kHz, measured against PIT channel 2 (~0.2 s); 0 if the
+ * PIT never counted down.
+ */
+uint64_t tsc_khz(void);
+
 /* ---- atomics (lock-prefixed; cmpxchg16b is not emulated) ---- */
 typedef struct { volatile uint32_t v; } spinlock_t;
 void spin_lock(spinlock_t *l);
