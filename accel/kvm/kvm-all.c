@@ -213,3 +213,54 @@ int kvm_ioctl_run(int vcpu_fd)
     /* No EINTR retry here: an interrupted KVM_RUN is how a pause arrives. */
     return ioctl(vcpu_fd, KVM_RUN, 0) < 0 ? -errno : 0;
 }
+
+/* ---- PIT channel 2, for port 0x61 ---- */
+
+#define PIT_FREQ 1193182ULL
+
+/*
+ * Channel 2's output pin.  The kernel keeps the channel's count, mode and
+ * when the count was loaded (CLOCK_MONOTONIC ns); the output follows
+ * from the 8254 modes and the ticks elapsed since.
+ */
+bool kvm_pit_out2(void)
+{
+    struct kvm_pit_state2 ps;
+    struct kvm_pit_channel_state *c = &ps.channels[2];
+    struct timespec now;
+    uint64_t ns, d, count;
+
+    if (kvm_ioctl(kvm_state.vmfd, KVM_GET_PIT2, &ps) < 0) {
+        return false;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    ns = (uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec;
+    ns = ns > (uint64_t)c->count_load_time ? ns - c->count_load_time : 0;
+    d = (ns / 1000) * PIT_FREQ / 1000000 +
+        (ns % 1000) * PIT_FREQ / 1000000000;
+    count = c->count ? c->count : 0x10000;
+    switch (c->mode) {
+    case 0:                     /* interrupt on terminal count */
+        return d >= count;
+    case 1:                     /* one-shot: low while counting */
+        return d >= count;
+    case 2: case 6:             /* rate generator: one low tick */
+        return (d % count) != count - 1;
+    case 3: case 7:             /* square wave */
+        return (d % count) < (count + 1) / 2;
+    default:                    /* strobes: high but for one tick */
+        return d != count;
+    }
+}
+
+/* Gate channel 2 (the kernel restarts counting as a gate edge does). */
+void kvm_pit_set_gate2(bool gate)
+{
+    struct kvm_pit_state2 ps;
+
+    if (kvm_ioctl(kvm_state.vmfd, KVM_GET_PIT2, &ps) < 0) {
+        return;
+    }
+    ps.channels[2].gate = gate;
+    kvm_ioctl(kvm_state.vmfd, KVM_SET_PIT2, &ps);
+}

@@ -12,6 +12,7 @@
 #include "hw/rtc/mc146818rtc.h"
 #include "hw/input/i8042.h"
 #include "hw/misc/ioport80.h"
+#include "hw/misc/port61.h"
 #include "hw/misc/reset-control.h"
 #include "hw/pci/pci.h"
 #include "hw/pci-host/i440fx.h"
@@ -83,6 +84,11 @@ static bool create_pci_host(GError **errp)
     return pcms.pci != NULL;
 }
 
+static const Port61PitOps kvm_port61_ops = {
+    .get_out2 = kvm_pit_out2,
+    .set_gate2 = kvm_pit_set_gate2,
+};
+
 static bool create_isa_devices(GError **errp)
 {
     PCMachineConfig *cfg = pcms.cfg;
@@ -101,6 +107,10 @@ static bool create_isa_devices(GError **errp)
     rtc_set_pc_memory_config(pcms.rtc, pcms.below_4g, pcms.above_4g,
                              cfg->topo.cpus);
     if (!i8042_create(errp) || !ioport80_create(errp)) {
+        return false;
+    }
+    /* Channel 2 exists only in KVM's PIT; qtest has no PIT at all. */
+    if (kvm_enabled() && !port61_create(&kvm_port61_ops, errp)) {
         return false;
     }
     pcms.pm = acpi_pm_create(PC_ACPI_PM_BASE, PC_ACPI_SCI_IRQ, errp);

@@ -36,6 +36,9 @@ void kvm_start_vcpu_threads(void);
 void kvm_vcpus_pause(void);
 void kvm_vcpus_resume(void);
 
+/* PIT channel 2's output and gate, for port 0x61. */
+bool kvm_pit_out2(void);
+void kvm_pit_set_gate2(bool gate);
 /* Drive a GSI through KVM_IRQ_LINE. */
 void kvm_set_irq(unsigned gsi, int level);
 
