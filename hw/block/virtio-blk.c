@@ -51,6 +51,7 @@ typedef struct VirtIOBlock {
     bool seg_max_adjust;
     uint32_t vectors;
     char *werror, *rerror;      /* "auto": the drive's policy */
+    char *bootindex;            /* firmware boot order: none to tell */
 
     BlockBackend *blk;
     bool original_wce;
@@ -511,6 +512,18 @@ static bool check_props(VirtIOBlock *s, GError **errp)
                    "of 2 (max %u)", s->queue_size, MAX_QUEUE_SIZE);
         return false;
     }
+    if (s->bootindex) {
+        char *end;
+        long long v;
+
+        errno = 0;
+        v = strtoll(s->bootindex, &end, 0);
+        if (errno || !*s->bootindex || *end || v < INT32_MIN ||
+            v > INT32_MAX) {
+            error_setg(errp, "Parameter 'bootindex' expects integer");
+            return false;
+        }
+    }
     if (strcmp(s->write_cache, "on") && strcmp(s->write_cache, "off") &&
         strcmp(s->write_cache, "auto")) {
         error_setg(errp, "Parameter 'write-cache' does not accept value "
@@ -667,6 +680,7 @@ static const Property virtio_blk_props[] = {
                 "on"),
     DEFINE_PROP("vectors", PROP_UINT32, VirtIOBlock, vectors, "4294967295"),
     DEFINE_PROP("werror", PROP_STRING, VirtIOBlock, werror, "auto"),
+    DEFINE_PROP("bootindex", PROP_STRING, VirtIOBlock, bootindex, NULL),
     DEFINE_PROP("rerror", PROP_STRING, VirtIOBlock, rerror, "auto"),
     DEFINE_PROP_END_OF_LIST()
 };

@@ -673,8 +673,7 @@ static bool check_transport_props(VirtIOPCIProxy *p, GError **errp)
         IOThread *t = iothread_by_id(p->iothread_id);
 
         if (!t) {
-            error_setg(errp, "Property '%s-pci.iothread' can't find value "
-                       "'%s'", p->type_name, p->iothread_id);
+            error_setg(errp, "Device '%s' not found", p->iothread_id);
             return false;
         }
         p->ctx = iothread_get_context(t);

@@ -748,6 +748,71 @@ ERROR_CASES = [
     ("device-bad-uint32", ["-device", "isa-debug-exit,iosize=-1"] + LATE,
      ["{P}-device isa-debug-exit,iosize=-1: Parameter 'iosize' expects "
       "uint32_t"], {"kvm": True}),
+    ("virtio-blk-no-drive", ["-device", "virtio-blk-pci"] + LATE,
+     ["{P}-device virtio-blk-pci: drive property not set"], {"kvm": True}),
+    ("virtio-blk-unknown-drive", ["-device", "virtio-blk-pci,drive=d9"] + LATE,
+     ["{P}-device virtio-blk-pci,drive=d9: Property "
+      "'virtio-blk-device.drive' can't find value 'd9'"], {"kvm": True}),
+    ("virtio-blk-drive-in-use",
+     ["-drive", "file={G}/disk.img,if=none,format=raw,id=d0",
+      "-device", "virtio-blk-pci,drive=d0",
+      "-device", "virtio-blk-pci,drive=d0"] + LATE,
+     ["{P}-device virtio-blk-pci,drive=d0: Drive 'd0' is already in use by "
+      "another device"], {"kvm": True}),
+    ("virtio-blk-queue-size-small",
+     ["-drive", "file={G}/disk.img,if=none,format=raw,id=d0",
+      "-device", "virtio-blk-pci,drive=d0,queue-size=2"] + LATE,
+     ["{P}-device virtio-blk-pci,drive=d0,queue-size=2: invalid queue-size "
+      "property (2), must be > 2"], {"kvm": True}),
+    ("virtio-blk-queue-size-pow2",
+     ["-drive", "file={G}/disk.img,if=none,format=raw,id=d0",
+      "-device", "virtio-blk-pci,drive=d0,queue-size=3"] + LATE,
+     ["{P}-device virtio-blk-pci,drive=d0,queue-size=3: invalid queue-size "
+      "property (3), must be a power of 2 (max 1024)"], {"kvm": True}),
+    ("virtio-blk-num-queues-zero",
+     ["-drive", "file={G}/disk.img,if=none,format=raw,id=d0",
+      "-device", "virtio-blk-pci,drive=d0,num-queues=0"] + LATE,
+     ["{P}-device virtio-blk-pci,drive=d0,num-queues=0: num-queues property "
+      "must be larger than 0"], {"kvm": True}),
+    ("virtio-blk-block-size",
+     ["-drive", "file={G}/disk.img,if=none,format=raw,id=d0",
+      "-device", "virtio-blk-pci,drive=d0,logical_block_size=1000"] + LATE,
+     ["{P}-device virtio-blk-pci,drive=d0,logical_block_size=1000: Property "
+      ".logical_block_size doesn't take value '1000', it's not a power of 2"],
+     {"kvm": True}),
+    ("virtio-blk-logical-over-physical",
+     ["-drive", "file={G}/disk.img,if=none,format=raw,id=d0",
+      "-device", "virtio-blk-pci,drive=d0,logical_block_size=4096"] + LATE,
+     ["{P}-device virtio-blk-pci,drive=d0,logical_block_size=4096: "
+      "logical_block_size > physical_block_size not supported"],
+     {"kvm": True}),
+    ("virtio-blk-bad-werror",
+     ["-drive", "file={G}/disk.img,if=none,format=raw,id=d0",
+      "-device", "virtio-blk-pci,drive=d0,werror=foo"] + LATE,
+     ["{P}-device virtio-blk-pci,drive=d0,werror=foo: Parameter 'werror' "
+      "does not accept value 'foo'"], {"kvm": True}),
+    ("virtio-blk-bad-write-cache",
+     ["-drive", "file={G}/disk.img,if=none,format=raw,id=d0",
+      "-device", "virtio-blk-pci,drive=d0,write-cache=maybe"] + LATE,
+     ["{P}-device virtio-blk-pci,drive=d0,write-cache=maybe: Parameter "
+      "'write-cache' does not accept value 'maybe'"], {"kvm": True}),
+    ("virtio-blk-bad-bootindex",
+     ["-drive", "file={G}/disk.img,if=none,format=raw,id=d0",
+      "-device", "virtio-blk-pci,drive=d0,bootindex=x"] + LATE,
+     ["{P}-device virtio-blk-pci,drive=d0,bootindex=x: Parameter "
+      "'bootindex' expects integer"], {"kvm": True}),
+    ("virtio-blk-unknown-iothread",
+     ["-drive", "file={G}/disk.img,if=none,format=raw,id=d0",
+      "-device", "virtio-blk-pci,drive=d0,iothread=io9"] + LATE,
+     ["{P}-device virtio-blk-pci,drive=d0,iothread=io9: Device 'io9' not "
+      "found"], {"kvm": True}),
+    ("virtio-blk-legacy-refused",
+     ["-drive", "file={G}/disk.img,if=none,format=raw,id=d0",
+      "-device", "virtio-blk-pci,drive=d0,disable-legacy=off"] + LATE,
+     [R(r"{P}-device virtio-blk-pci,drive=d0,disable-legacy=off: .*legacy.*")],
+     {"kvm": True,
+      "qemu": Deliberate("qvmm offers only modern virtio; QEMU's device is "
+                         "transitional")}),
     ("chardev-unknown-backend", ["-chardev", "foo,id=x"] + LATE,
      ["{P}-chardev foo,id=x: 'foo' is not a valid char driver name"],
      {"kvm": True}),
