@@ -180,23 +180,103 @@ static bool segments_ok(const VirtIOBlockReq *r)
 
 /* ---- request types ---- */
 
-static void handle_rw(VirtIOBlockReq *r, uint64_t sector)
+/*
+ * Adjacent reads (or writes) popped in one go are merged into one block
+ * request, as QEMU does: a driver's sequential stream then reaches the
+ * disk in large transfers.  The batch lives for one pass over the queue.
+ */
+#define MERGE_MAX_REQS   32
+#define MERGE_MAX_BYTES  (8u << 20)
+
+typedef struct MergeBatch {
+    VirtIOBlockReq *reqs[MERGE_MAX_REQS];
+    unsigned n;
+    unsigned niov;
+    uint64_t bytes;
+} MergeBatch;
+
+typedef struct MergedReq {
+    unsigned n;
+    VirtIOBlockReq **reqs;
+    struct iovec *iov;
+} MergedReq;
+
+static void merged_done(void *opaque, int ret)
+{
+    MergedReq *m = opaque;
+
+    for (unsigned i = 0; i < m->n; i++) {
+        rw_done(m->reqs[i], ret);
+    }
+    g_free(m->reqs);
+    g_free(m->iov);
+    g_free(m);
+}
+
+static void submit_one(VirtIOBlockReq *r, const struct iovec *iov,
+                       unsigned niov, BlockCompletionFunc *cb, void *opaque)
+{
+    int64_t off = r->sector << SECTOR_SHIFT;
+
+    if (req_is_read(r)) {
+        blk_aio_preadv(r->s->blk, off, iov, niov, cb, opaque);
+    } else {
+        blk_aio_pwritev(r->s->blk, off, iov, niov, 0, cb, opaque);
+    }
+}
+
+static void batch_flush(MergeBatch *b)
+{
+    MergedReq *m;
+    unsigned k = 0;
+
+    if (b->n == 1) {
+        submit_one(b->reqs[0], b->reqs[0]->iov, b->reqs[0]->niov, rw_done,
+                   b->reqs[0]);
+    } else if (b->n > 1) {
+        m = g_new(MergedReq, 1);
+        m->n = b->n;
+        m->reqs = g_memdup2(b->reqs, sizeof(b->reqs[0]) * b->n);
+        m->iov = g_new(struct iovec, b->niov);
+        for (unsigned i = 0; i < b->n; i++) {
+            memcpy(m->iov + k, b->reqs[i]->iov,
+                   sizeof(struct iovec) * b->reqs[i]->niov);
+            k += b->reqs[i]->niov;
+        }
+        submit_one(m->reqs[0], m->iov, b->niov, merged_done, m);
+    }
+    b->n = b->niov = 0;
+    b->bytes = 0;
+}
+
+/* Does @r continue the batch (same direction, the next sectors)? */
+static bool batch_extends(const MergeBatch *b, const VirtIOBlockReq *r,
+                          uint64_t bytes)
+{
+    const VirtIOBlockReq *first = b->reqs[0];
+
+    return b->n < MERGE_MAX_REQS && first->type == r->type &&
+           first->sector + (b->bytes >> SECTOR_SHIFT) == r->sector &&
+           b->niov + r->niov <= MAX_SEGS &&
+           b->bytes + bytes <= MERGE_MAX_BYTES;
+}
+
+static void handle_rw(VirtIOBlockReq *r, MergeBatch *b)
 {
     VirtIOBlock *s = r->s;
     uint64_t bytes = iov_size(r->iov, r->niov);
 
-    if (!sector_range_ok(s, sector, bytes) || !segments_ok(r) ||
+    if (!sector_range_ok(s, r->sector, bytes) || !segments_ok(r) ||
         (!req_is_read(r) && blk_is_read_only(s->blk))) {
         req_complete(r, VIRTIO_BLK_S_IOERR);
         return;
     }
-    if (req_is_read(r)) {
-        blk_aio_preadv(s->blk, sector << SECTOR_SHIFT, r->iov, r->niov,
-                       rw_done, r);
-    } else {
-        blk_aio_pwritev(s->blk, sector << SECTOR_SHIFT, r->iov, r->niov, 0,
-                        rw_done, r);
+    if (b->n && !batch_extends(b, r, bytes)) {
+        batch_flush(b);
     }
+    b->reqs[b->n++] = r;
+    b->niov += r->niov;
+    b->bytes += bytes;
 }
 
 static void handle_get_id(VirtIOBlockReq *r)
@@ -258,7 +338,7 @@ static void handle_dwz(VirtIOBlockReq *r)
  * driver following the spec sends: that breaks the device.
  */
 static VirtIOBlockReq *parse_req(VirtIOBlock *s, unsigned q,
-                                 VirtQueueElement *e, uint64_t *sector)
+                                 VirtQueueElement *e)
 {
     struct virtio_blk_outhdr hdr;
     VirtIOBlockReq *r;
@@ -279,7 +359,7 @@ static VirtIOBlockReq *parse_req(VirtIOBlock *s, unsigned q,
     r->q = q;
     r->elem = e;
     r->type = le32toh(hdr.type) & ~VIRTIO_BLK_T_BARRIER;
-    *sector = le64toh(hdr.sector);
+    r->sector = le64toh(hdr.sector);
     in_data = r->type == VIRTIO_BLK_T_IN || r->type == VIRTIO_BLK_T_GET_ID;
     src = in_data ? e->in_sg : e->out_sg;
     cnt = in_data ? e->in_num : e->out_num;
@@ -293,24 +373,26 @@ static VirtIOBlockReq *parse_req(VirtIOBlock *s, unsigned q,
     return r;
 }
 
-static void handle_request(VirtIOBlock *s, unsigned q, VirtQueueElement *e)
+static void handle_request(VirtIOBlock *s, unsigned q, VirtQueueElement *e,
+                           MergeBatch *b)
 {
-    uint64_t sector;
-    VirtIOBlockReq *r = parse_req(s, q, e, &sector);
+    VirtIOBlockReq *r = parse_req(s, q, e);
 
-    if (r) {
-        r->sector = sector;
-    }
     if (!r) {
         virtqueue_element_free(e);
         virtio_pci_set_needs_reset(&s->proxy);
         return;
     }
+    /* Anything but a read or write (a FLUSH above all) must come after
+     * the reads and writes popped before it. */
+    if (r->type != VIRTIO_BLK_T_IN && r->type != VIRTIO_BLK_T_OUT) {
+        batch_flush(b);
+    }
     __atomic_fetch_add(&s->in_flight, 1, __ATOMIC_SEQ_CST);
     switch (r->type) {
     case VIRTIO_BLK_T_IN:
     case VIRTIO_BLK_T_OUT:
-        handle_rw(r, sector);
+        handle_rw(r, b);
         break;
     case VIRTIO_BLK_T_FLUSH:
         blk_aio_flush(s->blk, rw_done, r);
@@ -342,13 +424,16 @@ static void virtio_blk_handle_queue(VirtIOPCIProxy *p, unsigned q)
     VirtQueue *vq = &p->queues[q].vq;
     VirtQueueElement *e;
 
+    MergeBatch b = { .n = 0 };
+
     do {
         virtqueue_set_notification(vq, false);
         while ((e = virtqueue_pop(vq, MAX_SEGS, MAX_SEGS))) {
-            handle_request(s, q, e);
+            handle_request(s, q, e, &b);
         }
         virtqueue_set_notification(vq, true);
     } while (!virtqueue_is_broken(vq) && virtqueue_has_work(vq));
+    batch_flush(&b);
 }
 
 /* ---- device ops ---- */

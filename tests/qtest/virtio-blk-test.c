@@ -865,6 +865,66 @@ static void test_multiqueue(const void *data)
     blk_finish(&b);
 }
 
+/*
+ * Requests popped together: adjacent ones may be merged into one disk
+ * transfer (qvmm and QEMU both do), yet each keeps its own bytes and its
+ * own status.  Completion order is free, so only the used ring is read.
+ */
+static void wait_all(Blk *b, BlkReq *reqs, unsigned n)
+{
+    unsigned done = 0;
+
+    while (done < n) {
+        uint32_t id, len;
+
+        if (!qvirtq_wait_used(reqs[0].vq, &id, &len, IO_TIMEOUT_MS)) {
+            qt_fail("%u of %u requests completed", done, n);
+        }
+        for (unsigned i = 0; i < n; i++) {
+            if (reqs[i].head == id) {
+                QT_ASSERT_EQ(qt_readb(b->s, reqs[i].status), VIRTIO_BLK_S_OK);
+            }
+        }
+        done++;
+    }
+}
+
+static void test_adjacent(const void *data)
+{
+    enum { N = 8, LEN = 4096 };
+    BlkReq reqs[N + 1];
+    uint64_t bufs[N];
+    g_autofree uint8_t *want = g_malloc(LEN * N);
+    g_autofree uint8_t *got = g_malloc(LEN);
+    Blk b = { 0 };
+
+    (void)data;
+    blk_setup(&b, NULL, "disable-legacy=on", BLK_FEATURES, 1);
+    fill_pattern(want, LEN * N, 0, 61);
+    for (unsigned i = 0; i < N; i++) {
+        reqs[i] = blk_submit(&b, &b.dev.vq[0], VIRTIO_BLK_T_OUT,
+                             8 + i * LEN / SECTOR,
+                             guest_buf(&b, want + i * LEN, LEN), LEN, false);
+    }
+    /* One that continues nothing, in the middle of the stream. */
+    reqs[N] = blk_submit(&b, &b.dev.vq[0], VIRTIO_BLK_T_OUT, 1024,
+                         guest_buf(&b, want, LEN), LEN, false);
+    wait_all(&b, reqs, N + 1);
+    assert_file(&b, 8 * SECTOR, want, LEN * N);
+    assert_file(&b, 1024 * SECTOR, want, LEN);
+    for (unsigned i = 0; i < N; i++) {
+        bufs[i] = guest_buf(&b, NULL, LEN);
+        reqs[i] = blk_submit(&b, &b.dev.vq[0], VIRTIO_BLK_T_IN,
+                             8 + i * LEN / SECTOR, bufs[i], LEN, true);
+    }
+    wait_all(&b, reqs, N);
+    for (unsigned i = 0; i < N; i++) {
+        qt_bufread(b.s, bufs[i], got, LEN);
+        QT_ASSERT(memcmp(got, want + i * LEN, LEN) == 0);
+    }
+    blk_finish(&b);
+}
+
 /* After a reset the queues are gone and a fresh setup works. */
 static void test_reset(const void *data)
 {
@@ -1363,6 +1423,7 @@ int main(int argc, char **argv)
                 "QEMU writes the serial and one NUL, not 20 padded bytes");
     qt_test_add("blk/read-only", test_read_only, NULL, QT_BOTH, NULL);
     qt_test_add("blk/multiqueue", test_multiqueue, NULL, QT_BOTH, NULL);
+    qt_test_add("blk/adjacent", test_adjacent, NULL, QT_BOTH, NULL);
     qt_test_add("blk/reset", test_reset, NULL, QT_BOTH, NULL);
     qt_test_add("blk/enospc", test_enospc, NULL,
                 no_tiny_fs ? SKIP_ALWAYS : QT_BOTH, no_tiny_fs);
