@@ -271,6 +271,10 @@ static void handle_rw(VirtIOBlockReq *r, MergeBatch *b)
         req_complete(r, VIRTIO_BLK_S_IOERR);
         return;
     }
+    if (bytes == 0) {
+        req_complete(r, VIRTIO_BLK_S_OK);   /* nothing to transfer */
+        return;
+    }
     if (b->n && !batch_extends(b, r, bytes)) {
         batch_flush(b);
     }
