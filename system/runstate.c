@@ -144,15 +144,43 @@ void qemu_system_exit_request(int status)
     qemu_notify_event();
 }
 
-static void vm_stop_to(RunState state, const char *event)
+void vm_stop(RunState state)
 {
+    bool was_running = runstate_is_running();
+
     if (hooks.vm_stop) {
         hooks.vm_stop();
     }
-    runstate_set(state);
-    if (event) {
-        emit(event, FALSE, SHUTDOWN_CAUSE_NONE);
+    if (was_running) {
+        runstate_set(state);
+        emit("STOP", FALSE, SHUTDOWN_CAUSE_NONE);
     }
+}
+
+void vm_start(void)
+{
+    if (runstate_is_running()) {
+        return;
+    }
+    /* QEMU sends RESUME before the state changes. */
+    emit("RESUME", FALSE, SHUTDOWN_CAUSE_NONE);
+    runstate_set(RUN_STATE_RUNNING);
+    if (hooks.vm_start) {
+        hooks.vm_start();
+    }
+}
+
+bool runstate_needs_reset(void)
+{
+    return current_state == RUN_STATE_INTERNAL_ERROR ||
+           current_state == RUN_STATE_SHUTDOWN ||
+           current_state == RUN_STATE_GUEST_PANICKED;
+}
+
+void qemu_system_quit_request(void)
+{
+    emit("SHUTDOWN", TRUE, SHUTDOWN_CAUSE_HOST_QMP_QUIT);
+    qemu_system_exit_request(0);
 }
 
 /* A shutdown request: leave the loop, or pause under -no-shutdown. */
@@ -160,7 +188,7 @@ static bool handle_shutdown(ShutdownCause cause, int *exit_status)
 {
     emit("SHUTDOWN", TRUE, cause);
     if (no_shutdown && cause_is_guest(cause)) {
-        vm_stop_to(RUN_STATE_SHUTDOWN, "STOP");
+        vm_stop(RUN_STATE_SHUTDOWN);
         return false;
     }
     *exit_status = 0;
@@ -178,9 +206,14 @@ static void handle_reset(ShutdownCause cause)
         hooks.reset();
     }
     emit("RESET", TRUE, cause);
-    /* A reset out of shutdown/internal-error leaves the VM paused. */
-    if (was_running && hooks.vm_start) {
-        hooks.vm_start();
+    /* A reset out of any other state leaves the VM paused, in prelaunch
+     * (so that "cont" may start it again), as QEMU does. */
+    if (was_running) {
+        if (hooks.vm_start) {
+            hooks.vm_start();
+        }
+    } else {
+        runstate_set(RUN_STATE_PRELAUNCH);
     }
 }
 
@@ -207,7 +240,7 @@ bool main_loop_should_exit(int *exit_status)
         }
     }
     if (g_atomic_int_exchange(&guest_error_requested, 0)) {
-        vm_stop_to(RUN_STATE_INTERNAL_ERROR, "STOP");
+        vm_stop(RUN_STATE_INTERNAL_ERROR);
     }
     return false;
 }

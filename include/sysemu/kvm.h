@@ -35,6 +35,11 @@ void kvm_start_vcpu_threads(void);
 void kvm_vcpus_pause(void);
 void kvm_vcpus_resume(void);
 
+/* For query-cpus-fast: how many vCPUs there are, and one's host thread
+ * id (0 before its thread started) and APIC id. */
+unsigned kvm_vcpu_count(void);
+bool kvm_vcpu_info(unsigned index, int *thread_id, uint32_t *apic_id);
+
 /* Drive a GSI through KVM_IRQ_LINE. */
 void kvm_set_irq(unsigned gsi, int level);
 
