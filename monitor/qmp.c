@@ -4,7 +4,10 @@
  * Input goes through the monitor's JSON streamer; each complete value is
  * dispatched at once on the main thread, so replies come in order and
  * an event raised by a command (STOP for "stop") precedes its reply, as
- * in QEMU.  Output goes through the chardev, which queues a bounded
+ * in QEMU.  After each value the monitor stops reading until the main
+ * loop has gone round once: requests a command made (reset, power
+ * button) are acted on before the next command runs, and one client's
+ * flood of requests cannot starve another monitor.  Output goes through the chardev, which queues a bounded
  * amount for a client that does not read and drops the rest: a stalled
  * client loses its own replies but holds up nobody.
  */
@@ -26,6 +29,9 @@ struct Monitor {
     bool pretty;
     bool negotiated;            /* past qmp_capabilities: commands, events */
     JsonStreamer *js;
+    bool handled;               /* a value was handled since the last feed */
+    GByteArray *pending;        /* input held back until the loop turns */
+    guint resume_id;            /* the idle source that resumes it */
 };
 
 static GPtrArray *commands;     /* QmpCommand *, in registration order */
@@ -267,6 +273,7 @@ static void handle_value(void *opaque, JsonNode *value, GError *err)
     Monitor *mon = opaque;
     JsonObject *req;
 
+    mon->handled = true;
     if (!value) {
         send_error(mon, err, NULL);
         g_error_free(err);
@@ -285,17 +292,62 @@ static void handle_value(void *opaque, JsonNode *value, GError *err)
 
 /* ---- chardev frontend ---- */
 
+static gboolean monitor_resume(gpointer opaque);
+
+/*
+ * Feed @buf up to the end of the first complete value; keep the rest in
+ * mon->pending for the next turn of the main loop.
+ */
+static void monitor_feed_one(Monitor *mon, const uint8_t *buf, size_t len)
+{
+    size_t i;
+
+    mon->handled = false;
+    for (i = 0; i < len && !mon->handled; i++) {
+        json_streamer_feed(mon->js, buf + i, 1);
+    }
+    g_byte_array_append(mon->pending, buf + i, len - i);
+    if (mon->handled && mon->chr && !mon->resume_id) {
+        mon->resume_id = g_idle_add(monitor_resume, mon);
+    }
+}
+
+static gboolean monitor_resume(gpointer opaque)
+{
+    Monitor *mon = opaque;
+    g_autoptr(GByteArray) rest = mon->pending;
+
+    mon->resume_id = 0;
+    mon->pending = g_byte_array_new();
+    monitor_feed_one(mon, rest->data, rest->len);
+    if (!mon->resume_id) {
+        qemu_chr_accept_input(mon->chr);
+    }
+    return G_SOURCE_REMOVE;
+}
+
 static int monitor_can_read(void *opaque)
 {
-    (void)opaque;
-    return 4096;
+    Monitor *mon = opaque;
+
+    return mon->resume_id || mon->pending->len ? 0 : 4096;
 }
 
 static void monitor_read(void *opaque, const uint8_t *buf, int len)
 {
-    Monitor *mon = opaque;
+    monitor_feed_one(opaque, buf, len);
+}
 
-    json_streamer_feed(mon->js, buf, len);
+/* A new or departed client: nothing of the old input survives. */
+static void monitor_reset_input(Monitor *mon)
+{
+    json_streamer_reset(mon->js);
+    g_byte_array_set_size(mon->pending, 0);
+    if (mon->resume_id) {
+        g_source_remove(mon->resume_id);
+        mon->resume_id = 0;
+    }
+    mon->negotiated = false;
 }
 
 static void monitor_event(void *opaque, ChrEvent event)
@@ -304,13 +356,11 @@ static void monitor_event(void *opaque, ChrEvent event)
 
     switch (event) {
     case CHR_EVENT_OPENED:
-        json_streamer_reset(mon->js);
-        mon->negotiated = false;
+        monitor_reset_input(mon);
         send_greeting(mon);
         break;
     case CHR_EVENT_CLOSED:
-        json_streamer_reset(mon->js);
-        mon->negotiated = false;
+        monitor_reset_input(mon);
         break;
     default:
         break;
@@ -324,11 +374,16 @@ static Monitor *monitor_alloc(Chardev *chr, bool pretty)
     mon->chr = chr;
     mon->pretty = pretty;
     mon->js = json_streamer_new(handle_value, mon);
+    mon->pending = g_byte_array_new();
     return mon;
 }
 
 static void monitor_free(Monitor *mon)
 {
+    if (mon->resume_id) {
+        g_source_remove(mon->resume_id);
+    }
+    g_byte_array_unref(mon->pending);
     json_streamer_free(mon->js);
     g_free(mon);
 }
@@ -373,6 +428,7 @@ Monitor *monitor_new_detached(GString *out)
 
 void monitor_feed(Monitor *mon, const uint8_t *buf, size_t len)
 {
+    /* No main loop here: the values are handled one after another. */
     json_streamer_feed(mon->js, buf, len);
 }
 
