@@ -13,6 +13,13 @@ bool qmp_check_request(JsonObject *req, const char **name,
 /* @args (may be NULL) against the command's declared list. */
 bool qmp_check_args(const QmpArg *spec, JsonObject *args, GError **errp);
 
+/*
+ * Nodes that take over the caller's reference (json_node_init_object()
+ * and _array() add one of their own).
+ */
+JsonNode *qmp_object_node(JsonObject *o);
+JsonNode *qmp_array_node(JsonArray *a);
+
 /* [{"name": ...}, ...] of every registered command. */
 JsonNode *qmp_command_list(void);
 /* query-version's value. */

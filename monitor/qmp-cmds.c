@@ -12,14 +12,20 @@
 
 MonitorVMInfo monitor_vm_info;
 
-static JsonNode *object_node(JsonObject *o)
+JsonNode *qmp_object_node(JsonObject *o)
 {
-    return json_node_init_object(json_node_alloc(), o);
+    JsonNode *n = json_node_init(json_node_alloc(), JSON_NODE_OBJECT);
+
+    json_node_take_object(n, o);
+    return n;
 }
 
-static JsonNode *array_node(JsonArray *a)
+JsonNode *qmp_array_node(JsonArray *a)
 {
-    return json_node_init_array(json_node_alloc(), a);
+    JsonNode *n = json_node_init(json_node_alloc(), JSON_NODE_ARRAY);
+
+    json_node_take_array(n, a);
+    return n;
 }
 
 /* ---- control ---- */
@@ -70,7 +76,7 @@ static JsonNode *qmp_query_target(JsonObject *args, GError **errp)
 
     (void)args; (void)errp;
     json_object_set_string_member(o, "arch", "x86_64");
-    return object_node(o);
+    return qmp_object_node(o);
 }
 
 static JsonNode *qmp_query_name(JsonObject *args, GError **errp)
@@ -81,7 +87,7 @@ static JsonNode *qmp_query_name(JsonObject *args, GError **errp)
     if (monitor_vm_info.name) {
         json_object_set_string_member(o, "name", monitor_vm_info.name);
     }
-    return object_node(o);
+    return qmp_object_node(o);
 }
 
 static JsonNode *qmp_query_uuid(JsonObject *args, GError **errp)
@@ -95,7 +101,7 @@ static JsonNode *qmp_query_uuid(JsonObject *args, GError **errp)
 
     (void)args; (void)errp;
     json_object_set_string_member(o, "UUID", s);
-    return object_node(o);
+    return qmp_object_node(o);
 }
 
 JsonNode *qmp_query_kvm(JsonObject *args, GError **errp)
@@ -106,7 +112,7 @@ JsonNode *qmp_query_kvm(JsonObject *args, GError **errp)
     json_object_set_boolean_member(o, "enabled", kvm_enabled());
     /* QEMU: KVM support is compiled in, whether or not it is used. */
     json_object_set_boolean_member(o, "present", true);
-    return object_node(o);
+    return qmp_object_node(o);
 }
 
 JsonNode *qmp_query_status(JsonObject *args, GError **errp)
@@ -117,7 +123,7 @@ JsonNode *qmp_query_status(JsonObject *args, GError **errp)
     json_object_set_string_member(o, "status", runstate_name(runstate_get()));
     json_object_set_boolean_member(o, "singlestep", false);
     json_object_set_boolean_member(o, "running", runstate_is_running());
-    return object_node(o);
+    return qmp_object_node(o);
 }
 
 /* ---- CPUs ---- */
@@ -164,7 +170,7 @@ JsonNode *qmp_query_cpus_fast(JsonObject *args, GError **errp)
         json_object_set_string_member(o, "target", "x86_64");
         json_array_add_object_element(arr, o);
     }
-    return array_node(arr);
+    return qmp_array_node(arr);
 }
 
 /* Every possible CPU slot, the last first, as QEMU lists them. */
@@ -186,7 +192,7 @@ static JsonNode *qmp_query_hotpluggable_cpus(JsonObject *args, GError **errp)
         json_object_set_string_member(o, "type", monitor_vm_info.cpu_type);
         json_array_add_object_element(arr, o);
     }
-    return array_node(arr);
+    return qmp_array_node(arr);
 }
 
 static JsonNode *qmp_query_machines(JsonObject *args, GError **errp)
@@ -206,7 +212,7 @@ static JsonNode *qmp_query_machines(JsonObject *args, GError **errp)
     json_object_set_string_member(o, "default-ram-id", "pc.ram");
     json_object_set_string_member(o, "alias", "pc");
     json_array_add_object_element(arr, o);
-    return array_node(arr);
+    return qmp_array_node(arr);
 }
 
 /* ---- chardevs ---- */
@@ -228,7 +234,7 @@ static JsonNode *qmp_query_chardev(JsonObject *args, GError **errp)
 
     (void)args; (void)errp;
     qemu_chr_foreach(add_chardev, arr);
-    return array_node(arr);
+    return qmp_array_node(arr);
 }
 
 /* ---- PCI ---- */
@@ -336,7 +342,7 @@ JsonNode *qmp_query_pci(JsonObject *args, GError **errp)
         json_object_set_array_member(b, "devices", devs);
         json_array_add_object_element(buses, b);
     }
-    return array_node(buses);
+    return qmp_array_node(buses);
 }
 
 /* ---- running ---- */

@@ -81,7 +81,7 @@ JsonNode *qmp_command_list(void)
         json_object_set_string_member(o, "name", c->name);
         json_array_add_object_element(arr, o);
     }
-    return json_node_init_array(json_node_alloc(), arr);
+    return qmp_array_node(arr);
 }
 
 /* ---- output ---- */
@@ -143,7 +143,7 @@ static void send_return(Monitor *mon, JsonNode *ret, JsonNode *id)
     JsonObject *rsp = json_object_new();
 
     if (!ret) {
-        ret = json_node_init_object(json_node_alloc(), json_object_new());
+        ret = qmp_object_node(json_object_new());
     }
     json_object_set_member(rsp, "return", ret);
     if (id) {
@@ -168,7 +168,7 @@ static JsonObject *version_object(void)
 
 JsonNode *qmp_version_node(void)
 {
-    return json_node_init_object(json_node_alloc(), version_object());
+    return qmp_object_node(version_object());
 }
 
 /*
