@@ -70,11 +70,11 @@ check: test-deps build asan-build fuzz-build
 check-qtest-qemu: test-deps build
 	meson test -C $(BUILD) --no-rebuild --print-errorlogs --suite qtest-qemu
 
-# The qtest protocol fuzzer (libFuzzer needs clang); only its target is built.
+# The qtest and QMP fuzzers (libFuzzer needs clang); only they are built.
 fuzz-build: test-deps
 	[ -f $(BUILD_FUZZ)/build.ninja ] || \
 	    CC=clang meson setup $(BUILD_FUZZ) -Dfuzzing=true
-	ninja -C $(BUILD_FUZZ) tests/fuzz/fuzz-qtest
+	ninja -C $(BUILD_FUZZ) tests/fuzz/fuzz-qtest tests/fuzz/fuzz-qmp
 
 check-fuzz: fuzz-build
 	meson test -C $(BUILD_FUZZ) --no-rebuild --print-errorlogs --suite fuzz

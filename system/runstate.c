@@ -116,7 +116,8 @@ void qemu_system_shutdown_request(ShutdownCause cause)
 
 void qemu_system_reset_request(ShutdownCause cause)
 {
-    if (no_reboot && cause != SHUTDOWN_CAUSE_HOST_QMP_SYSTEM_RESET) {
+    /* QEMU 7.2 turns QMP's system_reset into a shutdown too. */
+    if (no_reboot && cause != SHUTDOWN_CAUSE_SUBSYSTEM_RESET) {
         /* -no-reboot: a guest reboot becomes a shutdown (-action reboot=shutdown) */
         qemu_system_shutdown_request(cause);
         return;

@@ -964,6 +964,19 @@ static void test_quit(void)
     vmm_free(v);
 }
 
+/* -no-reboot: QMP's system_reset shuts down, as in QEMU 7.2. */
+static void test_reset_no_reboot(void)
+{
+    Vmm *v = vmm_start(QTEST_ARGS " -no-reboot");
+    Qmp *q = qmp_open(v->sock);
+
+    assert_return_empty(q, "{\"execute\":\"system_reset\"}");
+    assert_event(q, "SHUTDOWN", 0, "host-qmp-system-reset");
+    g_assert_cmpint(exit_code(v), ==, 0);
+    qmp_close(q);
+    vmm_free(v);
+}
+
 /* Three monitors (unix, tcp, -chardev/-mon pretty=on) get every event. */
 static void test_multi_monitor(void)
 {
@@ -1405,6 +1418,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/limits", test_limits);
     g_test_add_func("/qmp/runstates", test_runstates);
     g_test_add_func("/qmp/quit", test_quit);
+    g_test_add_func("/qmp/reset-no-reboot", test_reset_no_reboot);
     g_test_add_func("/qmp/multi-monitor", test_multi_monitor);
     g_test_add_func("/qmp/stdio", test_stdio);
     g_test_add_func("/qmp/wait-on", test_wait_on);
