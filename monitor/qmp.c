@@ -32,6 +32,7 @@ struct Monitor {
     bool handled;               /* a value was handled since the last feed */
     GByteArray *pending;        /* input held back until the loop turns */
     guint resume_id;            /* the idle source that resumes it */
+    unsigned generation;        /* counts clients, to spot one leaving */
 };
 
 static GPtrArray *commands;     /* QmpCommand *, in registration order */
@@ -300,11 +301,15 @@ static gboolean monitor_resume(gpointer opaque);
  */
 static void monitor_feed_one(Monitor *mon, const uint8_t *buf, size_t len)
 {
+    unsigned generation = mon->generation;
     size_t i;
 
     mon->handled = false;
     for (i = 0; i < len && !mon->handled; i++) {
         json_streamer_feed(mon->js, buf + i, 1);
+    }
+    if (generation != mon->generation) {
+        return;     /* the client left while we wrote to it: drop the rest */
     }
     g_byte_array_append(mon->pending, buf + i, len - i);
     if (mon->handled && mon->chr && !mon->resume_id) {
@@ -341,6 +346,7 @@ static void monitor_read(void *opaque, const uint8_t *buf, int len)
 /* A new or departed client: nothing of the old input survives. */
 static void monitor_reset_input(Monitor *mon)
 {
+    mon->generation++;
     json_streamer_reset(mon->js);
     g_byte_array_set_size(mon->pending, 0);
     if (mon->resume_id) {
