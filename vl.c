@@ -18,6 +18,7 @@
 #include "sysemu/kvm.h"
 #include "sysemu/qtest.h"
 #include "sysemu/runstate.h"
+#include "monitor/monitor.h"
 #include "target/i386/cpu.h"
 #include <sys/file.h>
 #include <sys/prctl.h>
@@ -34,6 +35,7 @@ typedef enum OptionId {
     OPT_CHARDEV, OPT_NO_REBOOT, OPT_NO_SHUTDOWN, OPT_DAEMONIZE, OPT_PIDFILE,
     OPT_MEM_PATH, OPT_MEM_PREALLOC, OPT_DEVICE, OPT_VERSION, OPT_HELP,
     OPT_S, OPT_OBJECT, OPT_QTEST, OPT_QTEST_LOG, OPT_DRIVE, OPT_BLOCKDEV,
+    OPT_QMP, OPT_QMP_PRETTY, OPT_MON, OPT_UUID,
 } OptionId;
 
 typedef struct QemuOption {
@@ -82,15 +84,18 @@ static const QemuOption options[] = {
     { "qtest-log", true, OPT_QTEST_LOG },
     { "drive", true, OPT_DRIVE },
     { "blockdev", true, OPT_BLOCKDEV },
+    { "qmp", true, OPT_QMP },
+    { "qmp-pretty", true, OPT_QMP_PRETTY },
+    { "mon", true, OPT_MON },
+    { "uuid", true, OPT_UUID },
     /* known to QEMU, not (yet) to qvmm */
     { "netdev", true, OPT_UNSUPPORTED }, { "nic", true, OPT_UNSUPPORTED },
-    { "net", true, OPT_UNSUPPORTED }, { "qmp", true, OPT_UNSUPPORTED },
-    { "qmp-pretty", true, OPT_UNSUPPORTED }, { "mon", true, OPT_UNSUPPORTED },
+    { "net", true, OPT_UNSUPPORTED },
     { "monitor", true, OPT_UNSUPPORTED },
     { "hda", true, OPT_UNSUPPORTED }, { "hdb", true, OPT_UNSUPPORTED },
     { "cdrom", true, OPT_UNSUPPORTED }, { "boot", true, OPT_UNSUPPORTED },
     { "bios", true, OPT_UNSUPPORTED }, { "global", true, OPT_UNSUPPORTED },
-    { "uuid", true, OPT_UNSUPPORTED }, { "rtc", true, OPT_UNSUPPORTED },
+    { "rtc", true, OPT_UNSUPPORTED },
     { "snapshot", false, OPT_UNSUPPORTED }, { "usb", false, OPT_UNSUPPORTED },
     { "parallel", true, OPT_UNSUPPORTED }, { "vnc", true, OPT_UNSUPPORTED },
     { "audiodev", true, OPT_UNSUPPORTED }, { "numa", true, OPT_UNSUPPORTED },
@@ -137,6 +142,10 @@ typedef struct VMConfig {
     GPtrArray *accel_specs;    /* the -accel argument each came from, or
                                 * NULL for -machine accel= */
     const char *qtest_chardev, *qtest_log;
+    GPtrArray *qmp;            /* -qmp / -qmp-pretty specs (pretty: '+') */
+    GPtrArray *mon;            /* -mon option strings */
+    char *guest_name;          /* -name guest= */
+    uint8_t uuid[16];          /* -uuid */
 } VMConfig;
 
 static VMConfig conf;
@@ -175,6 +184,8 @@ static void print_help(void)
 "-smp [[cpus=]n][,maxcpus=cpus][,sockets=sockets][,dies=dies]\n"
 "     [,cores=cores][,threads=threads]\n"
 "-name [guest=]name[,process=name][,debug-threads=on|off]\n"
+"-uuid %%08x-%%04x-%%04x-%%04x-%%012x\n"
+"                the VM's UUID (query-uuid)\n"
 "-mem-path FILE  back guest RAM with a file (or a new file in a directory)\n"
 "-mem-prealloc   touch all guest RAM before starting\n"
 "\nBoot (no firmware: qvmm loads the kernel itself):\n"
@@ -194,6 +205,11 @@ static void print_help(void)
 "-object iothread,id=id   an I/O thread for a device's queues\n"
 "-nographic      serial port on the terminal (Ctrl-a h for help)\n"
 "-display none   -vga none   -nodefaults   -no-user-config\n"
+"\nMonitor (QMP):\n"
+"-qmp dev        QMP on dev: unix:PATH[,server=on,wait=off],\n"
+"                tcp:[HOST]:PORT[,server=on,wait=off], stdio, chardev:ID\n"
+"-qmp-pretty dev the same, pretty-printed\n"
+"-mon [chardev=]ID,mode=control[,pretty=on|off]\n"
 "\nRunning:\n"
 "-S              do not start the vCPUs\n"
 "-no-reboot      exit instead of rebooting\n"
@@ -340,6 +356,18 @@ static void handle_option(const QemuOption *o, const char *arg)
     case OPT_QTEST_LOG: conf.qtest_log = arg; break;
     case OPT_DRIVE: g_ptr_array_add(conf.drive, (char *)arg); break;
     case OPT_BLOCKDEV: g_ptr_array_add(conf.blockdev, (char *)arg); break;
+    case OPT_QMP:
+    case OPT_QMP_PRETTY:
+        g_ptr_array_add(conf.qmp, g_strdup_printf("%c%s",
+                        o->id == OPT_QMP_PRETTY ? '+' : '-', arg));
+        break;
+    case OPT_MON: g_ptr_array_add(conf.mon, (char *)arg); break;
+    case OPT_UUID:
+        if (!qemu_uuid_parse(arg, conf.uuid)) {
+            error_report("failed to parse UUID string: wrong format");
+            exit(1);
+        }
+        break;
     }
 }
 
@@ -353,6 +381,8 @@ static void parse_command_line(int argc, char **argv)
     conf.drive = g_ptr_array_new();
     conf.blockdev = g_ptr_array_new();
     conf.iothread = g_ptr_array_new();
+    conf.qmp = g_ptr_array_new();
+    conf.mon = g_ptr_array_new();
 
     for (int i = 1; i < argc; i++) {
         const QemuOption *o;
@@ -877,6 +907,14 @@ static void check_daemonize_stdio(void)
             exit(1);
         }
     }
+    for (guint i = 0; i < conf.qmp->len; i++) {
+        const char *spec = (const char *)g_ptr_array_index(conf.qmp, i) + 1;
+        if (uses_stdio(spec)) {
+            loc_set_cmdline("-qmp", spec);
+            error_report("cannot use stdio with -daemonize");
+            exit(1);
+        }
+    }
     if (!conf.nographic) {
         return;
     }
@@ -913,6 +951,7 @@ static void configure_name(void)
     }
     process = qopts_get(opts, "process");
     conf.process_name = process ? g_strdup(process) : NULL;
+    conf.guest_name = g_strdup(qopts_get(opts, "guest"));
     loc_clear();
 }
 
@@ -1092,18 +1131,107 @@ static void check_kernel_options(void)
     }
 }
 
-static void vm_start(void)
+static void vcpus_start(void)
 {
     if (kvm_enabled()) {
         kvm_vcpus_resume();
     }
-    runstate_set(RUN_STATE_RUNNING);
 }
 
-static void vm_stop(void)
+static void vcpus_stop(void)
 {
     if (kvm_enabled()) {
         kvm_vcpus_pause();
+    }
+}
+
+/* ---- monitors ---- */
+
+/* -qmp DEV: the legacy chardev syntax, chardev "compat_monitorN". */
+static void create_qmp_monitor(const char *spec, bool pretty, unsigned n)
+{
+    g_autofree char *label = g_strdup_printf("compat_monitor%u", n);
+    g_autoptr(GError) err = NULL;
+    Chardev *chr;
+
+    chr = qemu_chr_new_legacy(label, spec, &err);
+    if (!chr) {
+        if (g_error_matches(err, QEMU_CHR_ERROR, QEMU_CHR_ERROR_NOT_FOUND)) {
+            error_report("chardev \"%s\" not found", spec + strlen("chardev:"));
+        } else if (err && err->domain == QEMU_CHR_ERROR) {
+            if (err->message[0]) {
+                error_report("%s", err->message);
+            }
+            error_report("parse error: %s", spec);
+        } else if (err) {
+            error_report("%s", err->message);
+        }
+        exit(1);
+    }
+    if (!monitor_new_qmp(chr, pretty, &err)) {
+        fatal(g_steal_pointer(&err));
+    }
+}
+
+/* -mon [chardev=]ID[,mode=control][,pretty=on|off] */
+static void create_mon(const char *spec)
+{
+    static const char *const keys[] = { "chardev", "mode", "pretty", NULL };
+    g_autoptr(QOpts) opts = parse_opts_or_exit("-mon", spec, "chardev");
+    g_autoptr(GError) err = NULL;
+    const char *id = qopts_get(opts, "chardev");
+    const char *mode = qopts_get(opts, "mode");
+    bool pretty;
+    Chardev *chr;
+
+    if (!qopts_check_keys(opts, keys, &err) ||
+        !qopts_get_bool(opts, "pretty", false, &pretty, &err)) {
+        fatal(g_steal_pointer(&err));
+    }
+    if (mode && strcmp(mode, "control") && strcmp(mode, "readline")) {
+        error_report("Parameter 'mode' does not accept value '%s'", mode);
+        exit(1);
+    }
+    if (!mode || !strcmp(mode, "readline")) {
+        /* QEMU's default mode is the human monitor, which qvmm lacks. */
+        error_report("the human monitor (mode=readline) is not supported "
+                     "by qvmm: use mode=control");
+        exit(1);
+    }
+    if (!id) {
+        error_report("Parameter 'chardev' is missing");
+        exit(1);
+    }
+    chr = qemu_chr_find(id);
+    if (!chr) {
+        error_report("chardev \"%s\" not found", id);
+        exit(1);
+    }
+    if (!monitor_new_qmp(chr, pretty, &err)) {
+        fatal(g_steal_pointer(&err));
+    }
+    loc_clear();
+}
+
+static void create_monitors(const PCMachineConfig *mc)
+{
+    MonitorVMInfo info = {
+        .name = conf.guest_name,
+        .topo = mc->topo,
+        .cpu_type = "host-x86_64-cpu",
+    };
+
+    memcpy(info.uuid, conf.uuid, sizeof(info.uuid));
+    monitor_init_globals(&info);
+    for (guint i = 0; i < conf.qmp->len; i++) {
+        const char *arg = g_ptr_array_index(conf.qmp, i);
+
+        loc_set_cmdline(arg[0] == '+' ? "-qmp-pretty" : "-qmp", arg + 1);
+        create_qmp_monitor(arg + 1, arg[0] == '+', i);
+        loc_clear();
+    }
+    for (guint i = 0; i < conf.mon->len; i++) {
+        create_mon(g_ptr_array_index(conf.mon, i));
     }
 }
 
@@ -1148,6 +1276,7 @@ int main(int argc, char **argv)
     qemu_chr_suspend_mux_open();
     create_chardevs();
     create_serial_ports(&mc);
+    create_monitors(&mc);
     /* After the chardevs: Ctrl-C must still kill a wait=on server wait.
      * Before any thread: the signals must be blocked in all of them. */
     qemu_init_signals();
@@ -1173,8 +1302,8 @@ int main(int argc, char **argv)
     runstate_set_hooks(&(RunstateHooks) {
         .reset = pc_machine_reset,
         .powerdown = pc_machine_powerdown,
-        .vm_stop = vm_stop,
-        .vm_start = vm_start,
+        .vm_stop = vcpus_stop,
+        .vm_start = vcpus_start,
     });
     if (kvm_enabled()) {
         kvm_start_vcpu_threads();
@@ -1190,6 +1319,7 @@ int main(int argc, char **argv)
     /* Drain first: completions still run in the I/O threads. */
     blk_close_all();
     iothread_stop_all();
+    monitor_cleanup();
     qemu_chr_cleanup_all();
     exit(status);
 }

@@ -117,7 +117,8 @@ void qemu_system_shutdown_request(ShutdownCause cause)
 
 void qemu_system_reset_request(ShutdownCause cause)
 {
-    if (no_reboot && cause != SHUTDOWN_CAUSE_HOST_QMP_SYSTEM_RESET) {
+    /* QEMU 7.2 turns QMP's system_reset into a shutdown too. */
+    if (no_reboot && cause != SHUTDOWN_CAUSE_SUBSYSTEM_RESET) {
         /* -no-reboot: a guest reboot becomes a shutdown (-action reboot=shutdown) */
         qemu_system_shutdown_request(cause);
         return;
@@ -151,15 +152,83 @@ void qemu_system_vmstop_request(RunState state)
     qemu_notify_event();
 }
 
-static void vm_stop_to(RunState state, const char *event)
+typedef struct ResumeNotifier {
+    void (*fn)(void *opaque);
+    void *opaque;
+} ResumeNotifier;
+
+static GArray *resume_notifiers;    /* ResumeNotifier */
+
+void runstate_add_resume_notifier(void (*fn)(void *opaque), void *opaque)
 {
+    ResumeNotifier n = { fn, opaque };
+
+    if (!resume_notifiers) {
+        resume_notifiers = g_array_new(FALSE, FALSE, sizeof(n));
+    }
+    g_array_append_val(resume_notifiers, n);
+}
+
+void runstate_remove_resume_notifier(void (*fn)(void *opaque), void *opaque)
+{
+    for (guint i = 0; resume_notifiers && i < resume_notifiers->len; i++) {
+        ResumeNotifier *n = &g_array_index(resume_notifiers, ResumeNotifier,
+                                           i);
+        if (n->fn == fn && n->opaque == opaque) {
+            g_array_remove_index(resume_notifiers, i);
+            return;
+        }
+    }
+}
+
+static void notify_resume(void)
+{
+    for (guint i = 0; resume_notifiers && i < resume_notifiers->len; i++) {
+        ResumeNotifier *n = &g_array_index(resume_notifiers, ResumeNotifier,
+                                           i);
+        n->fn(n->opaque);
+    }
+}
+
+void vm_stop(RunState state)
+{
+    bool was_running = runstate_is_running();
+
     if (hooks.vm_stop) {
         hooks.vm_stop();
     }
-    runstate_set(state);
-    if (event) {
-        emit(event, FALSE, SHUTDOWN_CAUSE_NONE);
+    if (was_running) {
+        runstate_set(state);
+        emit("STOP", FALSE, SHUTDOWN_CAUSE_NONE);
     }
+}
+
+void vm_start(void)
+{
+    if (runstate_is_running()) {
+        return;
+    }
+    /* QEMU sends RESUME before the state changes. */
+    emit("RESUME", FALSE, SHUTDOWN_CAUSE_NONE);
+    runstate_set(RUN_STATE_RUNNING);
+    /* Devices retry what they held (werror=stop) before vCPUs run. */
+    notify_resume();
+    if (hooks.vm_start) {
+        hooks.vm_start();
+    }
+}
+
+bool runstate_needs_reset(void)
+{
+    return current_state == RUN_STATE_INTERNAL_ERROR ||
+           current_state == RUN_STATE_SHUTDOWN ||
+           current_state == RUN_STATE_GUEST_PANICKED;
+}
+
+void qemu_system_quit_request(void)
+{
+    emit("SHUTDOWN", TRUE, SHUTDOWN_CAUSE_HOST_QMP_QUIT);
+    qemu_system_exit_request(0);
 }
 
 /* A shutdown request: leave the loop, or pause under -no-shutdown. */
@@ -167,7 +236,7 @@ static bool handle_shutdown(ShutdownCause cause, int *exit_status)
 {
     emit("SHUTDOWN", TRUE, cause);
     if (no_shutdown && cause_is_guest(cause)) {
-        vm_stop_to(RUN_STATE_SHUTDOWN, "STOP");
+        vm_stop(RUN_STATE_SHUTDOWN);
         return false;
     }
     *exit_status = 0;
@@ -185,9 +254,14 @@ static void handle_reset(ShutdownCause cause)
         hooks.reset();
     }
     emit("RESET", TRUE, cause);
-    /* A reset out of shutdown/internal-error leaves the VM paused. */
-    if (was_running && hooks.vm_start) {
-        hooks.vm_start();
+    /* A reset out of any other state leaves the VM paused, in prelaunch
+     * (so that "cont" may start it again), as QEMU does. */
+    if (was_running) {
+        if (hooks.vm_start) {
+            hooks.vm_start();
+        }
+    } else {
+        runstate_set(RUN_STATE_PRELAUNCH);
     }
 }
 
@@ -214,11 +288,11 @@ bool main_loop_should_exit(int *exit_status)
         }
     }
     if (g_atomic_int_exchange(&guest_error_requested, 0)) {
-        vm_stop_to(RUN_STATE_INTERNAL_ERROR, "STOP");
+        vm_stop(RUN_STATE_INTERNAL_ERROR);
     }
     if ((v = g_atomic_int_exchange(&vmstop_requested, 0)) &&
         runstate_is_running()) {
-        vm_stop_to(v - 1, "STOP");
+        vm_stop(v - 1);
     }
     return false;
 }

@@ -336,3 +336,18 @@ void kvm_vcpus_resume(void)
     kvm_state.vm_running = true;
     g_cond_broadcast(&kvm_state.resume_cond);
 }
+
+unsigned kvm_vcpu_count(void)
+{
+    return kvm_state.nvcpus;
+}
+
+bool kvm_vcpu_info(unsigned index, int *thread_id, uint32_t *apic_id)
+{
+    if (index >= kvm_state.nvcpus) {
+        return false;
+    }
+    *thread_id = kvm_state.vcpus[index].tid;
+    *apic_id = kvm_state.vcpus[index].apic_id;
+    return true;
+}

@@ -39,6 +39,11 @@ void kvm_vcpus_resume(void);
 /* PIT channel 2's output and gate, for port 0x61. */
 bool kvm_pit_out2(void);
 void kvm_pit_set_gate2(bool gate);
+/* For query-cpus-fast: how many vCPUs there are, and one's host thread
+ * id (0 before its thread started) and APIC id. */
+unsigned kvm_vcpu_count(void);
+bool kvm_vcpu_info(unsigned index, int *thread_id, uint32_t *apic_id);
+
 /* Drive a GSI through KVM_IRQ_LINE. */
 void kvm_set_irq(unsigned gsi, int level);
 

@@ -61,6 +61,27 @@ void qemu_system_exit_request(int status);
  */
 bool qemu_vcpus_must_park(void);
 
+/*
+ * Run-state changes for the monitor and devices (main thread, BQL).
+ * vm_stop() pauses the vCPUs; if the VM was running it enters @state
+ * and sends STOP (QEMU's do_vm_stop).  vm_start() sends RESUME, enters
+ * "running" and resumes the vCPUs; it does nothing if already running.
+ * werror=stop asks for vm_stop(RUN_STATE_IO_ERROR) from any thread with
+ * qemu_system_vmstop_request().
+ */
+void vm_stop(RunState state);
+void vm_start(void);
+/* Called (main thread, BQL) each time vm_start() resumes the VM. */
+void runstate_add_resume_notifier(void (*fn)(void *opaque), void *opaque);
+void runstate_remove_resume_notifier(void (*fn)(void *opaque), void *opaque);
+/* internal-error, shutdown and guest-panicked need a system_reset first. */
+bool runstate_needs_reset(void);
+/*
+ * QMP quit: SHUTDOWN (host-qmp-quit) now, before the command's reply as
+ * in QEMU, then exit 0 from the main loop, whatever -no-shutdown says.
+ */
+void qemu_system_quit_request(void);
+
 /* Install the signalfd for SIGINT/SIGTERM/SIGHUP (block them first in
  * every thread: call before creating any). */
 void qemu_init_signals(void);
@@ -84,8 +105,8 @@ bool main_loop_should_exit(int *exit_status);
 typedef struct RunstateHooks {
     void (*reset)(void);          /* reset devices and vCPUs, reload kernel */
     void (*powerdown)(void);      /* press the ACPI power button */
-    void (*vm_stop)(void);        /* pause vCPUs */
-    void (*vm_start)(void);       /* resume vCPUs */
+    void (*vm_stop)(void);        /* pause vCPUs (no state change) */
+    void (*vm_start)(void);       /* resume vCPUs (no state change) */
 } RunstateHooks;
 void runstate_set_hooks(const RunstateHooks *hooks);
 
