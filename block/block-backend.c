@@ -323,6 +323,13 @@ void blk_iostatus_reset(BlockBackend *blk)
     blk->iostatus = BLOCK_IO_STATUS_OK;
 }
 
+void blk_iostatus_reset_all(void)
+{
+    for (GList *l = backends; l; l = l->next) {
+        blk_iostatus_reset(l->data);
+    }
+}
+
 void blk_set_aio_context(BlockBackend *blk, GMainContext *ctx)
 {
     blk->ctx = ctx == g_main_context_default() ? NULL : ctx;

@@ -4,6 +4,7 @@
  * qvmm cannot do is not registered, so it answers CommandNotFound.
  */
 #include "qemu/osdep.h"
+#include "block/block.h"
 #include "qemu/error-report.h"
 #include "monitor-internal.h"
 #include "hw/pci/pci.h"
@@ -361,6 +362,7 @@ JsonNode *qmp_cont(JsonObject *args, GError **errp)
         error_setg(errp, "Resetting the Virtual Machine is required");
         return NULL;
     }
+    blk_iostatus_reset_all();
     vm_start();
     return NULL;
 }

@@ -17,6 +17,7 @@
 #include "hw/boards.h"
 #include "hw/pci/msix.h"
 #include "hw/virtio/virtio-pci.h"
+#include "sysemu/runstate.h"
 #include <endian.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_blk.h>
@@ -57,7 +58,7 @@ typedef struct VirtIOBlock {
     bool original_wce;
     unsigned in_flight;         /* atomic */
     /* werror/rerror=stop: failed requests kept while the VM is paused in
-     * io-error; a device reset drops them. */
+     * io-error, submitted again on resume; a device reset drops them. */
     GMutex held_lock;
     GSList *held;
 } VirtIOBlock;
@@ -324,7 +325,6 @@ static void handle_dwz(VirtIOBlockReq *r)
         req_complete(r, VIRTIO_BLK_S_IOERR);
         return;
     }
-    r->niov = 0;
     if (wz) {
         int f = (flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP) &&
                 blk_discard_enabled(s->blk) ? BDRV_REQ_MAY_UNMAP : 0;
@@ -377,22 +377,11 @@ static VirtIOBlockReq *parse_req(VirtIOBlock *s, unsigned q,
     return r;
 }
 
-static void handle_request(VirtIOBlock *s, unsigned q, VirtQueueElement *e,
-                           MergeBatch *b)
+/* Send a parsed request (new, or held by werror=stop) on its way. */
+static void submit_req(VirtIOBlockReq *r, MergeBatch *b)
 {
-    VirtIOBlockReq *r = parse_req(s, q, e);
+    VirtIOBlock *s = r->s;
 
-    if (!r) {
-        virtqueue_element_free(e);
-        virtio_pci_set_needs_reset(&s->proxy);
-        return;
-    }
-    /* Anything but a read or write (a FLUSH above all) must come after
-     * the reads and writes popped before it. */
-    if (r->type != VIRTIO_BLK_T_IN && r->type != VIRTIO_BLK_T_OUT) {
-        batch_flush(b);
-    }
-    __atomic_fetch_add(&s->in_flight, 1, __ATOMIC_SEQ_CST);
     switch (r->type) {
     case VIRTIO_BLK_T_IN:
     case VIRTIO_BLK_T_OUT:
@@ -420,6 +409,60 @@ static void handle_request(VirtIOBlock *s, unsigned q, VirtQueueElement *e,
     default:
         req_complete(r, VIRTIO_BLK_S_UNSUPP);
     }
+}
+
+static void handle_request(VirtIOBlock *s, unsigned q, VirtQueueElement *e,
+                           MergeBatch *b)
+{
+    VirtIOBlockReq *r = parse_req(s, q, e);
+
+    if (!r) {
+        virtqueue_element_free(e);
+        virtio_pci_set_needs_reset(&s->proxy);
+        return;
+    }
+    /* Anything but a read or write (a FLUSH above all) must come after
+     * the reads and writes popped before it. */
+    if (r->type != VIRTIO_BLK_T_IN && r->type != VIRTIO_BLK_T_OUT) {
+        batch_flush(b);
+    }
+    __atomic_fetch_add(&s->in_flight, 1, __ATOMIC_SEQ_CST);
+    submit_req(r, b);
+}
+
+/*
+ * The VM resumed after werror/rerror=stop (QMP cont): submit the held
+ * requests again, in order, in the device's context.
+ */
+static gboolean retry_held(gpointer opaque)
+{
+    VirtIOBlock *s = opaque;
+    MergeBatch b = { .n = 0 };
+    GSList *held;
+
+    g_mutex_lock(&s->held_lock);
+    held = g_slist_reverse(s->held);
+    s->held = NULL;
+    g_mutex_unlock(&s->held_lock);
+    for (GSList *l = held; l; l = l->next) {
+        VirtIOBlockReq *r = l->data;
+
+        if (r->type != VIRTIO_BLK_T_IN && r->type != VIRTIO_BLK_T_OUT) {
+            batch_flush(&b);
+        }
+        __atomic_fetch_add(&s->in_flight, 1, __ATOMIC_SEQ_CST);
+        submit_req(r, &b);
+    }
+    batch_flush(&b);
+    g_slist_free(held);
+    return G_SOURCE_REMOVE;
+}
+
+static void virtio_blk_resume(void *opaque)
+{
+    VirtIOBlock *s = opaque;
+
+    g_main_context_invoke(s->proxy.ctx, retry_held, s);
 }
 
 static void virtio_blk_handle_queue(VirtIOPCIProxy *p, unsigned q)
@@ -712,6 +755,7 @@ static bool virtio_blk_realize(DeviceState *dev, GError **errp)
         return false;
     }
     blk_set_aio_context(s->blk, s->proxy.ctx);
+    runstate_add_resume_notifier(virtio_blk_resume, s);
     return true;
 }
 
@@ -720,6 +764,7 @@ static void virtio_blk_finalize(DeviceState *dev)
     VirtIOBlock *s = (VirtIOBlock *)dev;
     GMainContext *ctx = s->proxy.ctx;
 
+    runstate_remove_resume_notifier(virtio_blk_resume, s);
     /* Completions must not run after the device is gone. */
     if (s->blk) {
         blk_drain(s->blk);

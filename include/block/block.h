@@ -167,5 +167,7 @@ BlockIOStatus blk_iostatus(const BlockBackend *blk);
  */
 void blk_context_release(GMainContext *ctx);
 void blk_iostatus_reset(BlockBackend *blk);
+/* cont: every backend's io-status back to ok. */
+void blk_iostatus_reset_all(void);
 
 #endif

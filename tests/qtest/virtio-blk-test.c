@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1047,6 +1049,115 @@ static void test_enospc(const void *data)
     blk_finish(&b);
 }
 
+/* ---- a few QMP commands, for werror=stop ---- */
+
+static int qmp_open(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        qt_fail("connect to QMP at %s: %s", path, g_strerror(errno));
+    }
+    return fd;
+}
+
+/* The next line the monitor sends that contains @want (events skipped). */
+static char *qmp_line(int fd, const char *want)
+{
+    GString *line = g_string_new(NULL);
+    char c;
+
+    for (;;) {
+        if (read(fd, &c, 1) != 1) {
+            qt_fail("QMP connection closed");
+        }
+        if (c != '\n') {
+            g_string_append_c(line, c);
+        } else if (strstr(line->str, want)) {
+            return g_string_free(line, FALSE);
+        } else {
+            g_string_truncate(line, 0);
+        }
+    }
+}
+
+static char *qmp_cmd(int fd, const char *cmd)
+{
+    g_autofree char *msg = g_strdup_printf("{\"execute\": \"%s\"}", cmd);
+
+    if (write(fd, msg, strlen(msg)) != (ssize_t)strlen(msg)) {
+        qt_fail("QMP write: %s", g_strerror(errno));
+    }
+    return qmp_line(fd, "\"return\"");
+}
+
+/*
+ * werror=stop: the write that hits ENOSPC is held and the VM pauses in
+ * io-error; once space is freed, QMP cont submits it again and the guest
+ * sees it succeed, its bytes in the file.
+ */
+static void test_enospc_stop(const void *data)
+{
+    enum { LEN = 64 * 1024, MAX_CHUNKS = 64 };
+    g_autofree uint8_t *chunk = g_malloc(LEN);
+    g_autofree char *ballast = NULL, *sock = NULL, *reply = NULL;
+    BlkReq r = { 0 };
+    unsigned done = 0;
+    uint32_t id;
+    Blk b = { 0 };
+    int qmp;
+
+    (void)data;
+    blk_dir(&b);
+    mount_tiny_fs(&b);
+    ballast = g_build_filename(b.dir, "ballast", NULL);
+    {                                   /* 256 KiB to free later */
+        g_autofree char *zeros = g_malloc0(4 * LEN);
+        QT_ASSERT(g_file_set_contents(ballast, zeros, 4 * LEN, NULL));
+    }
+    make_image(&b, (uint64_t)LEN * MAX_CHUNKS, 0);
+    sock = g_build_filename(b.dir, "qmp.sock", NULL);
+    b.s = qt_start("-m %llu -qmp unix:%s,server=on,wait=off "
+                   "-drive file=%s,format=raw,if=none,id=d0,werror=stop "
+                   "-device virtio-blk-pci,drive=d0,disable-legacy=on",
+                   (unsigned long long)(RAM_SIZE >> 20), sock, b.img);
+    qt_alloc_init(&b.alloc, RAM_SIZE);
+    blk_find(&b);
+    blk_init(&b, BLK_FEATURES, 1);
+    qmp = qmp_open(sock);
+    g_free(qmp_line(qmp, "QMP"));
+    g_free(qmp_cmd(qmp, "qmp_capabilities"));
+    for (; done < MAX_CHUNKS; done++) {
+        fill_pattern(chunk, LEN, 0, 40 + done);
+        r = blk_submit(&b, &b.dev.vq[0], VIRTIO_BLK_T_OUT,
+                       (uint64_t)done * LEN / SECTOR,
+                       guest_buf(&b, chunk, LEN), LEN, false);
+        if (!qvirtq_wait_used(r.vq, &id, NULL, 2000)) {
+            break;              /* held: the disk is full */
+        }
+        QT_ASSERT_EQ(qt_readb(b.s, r.status), VIRTIO_BLK_S_OK);
+        if (r.vq->vector != QVIRTIO_NO_VECTOR) {
+            qvirtq_wait_msi(r.vq, IO_TIMEOUT_MS);
+        }
+    }
+    qt_note("request %u held by werror=stop", done);
+    QT_ASSERT(done >= 2 && done < MAX_CHUNKS);
+    reply = qmp_cmd(qmp, "query-status");
+    QT_ASSERT(strstr(reply, "\"io-error\"") != NULL);
+    QT_ASSERT_EQ(qt_readb(b.s, r.status), 0xff);   /* not completed */
+    QT_ASSERT_EQ(unlink(ballast), 0);
+    g_free(qmp_cmd(qmp, "cont"));
+    QT_ASSERT_EQ(blk_complete(&b, &r), VIRTIO_BLK_S_OK);
+    assert_file(&b, (uint64_t)done * LEN, chunk, LEN);
+    g_free(reply);
+    reply = qmp_cmd(qmp, "query-status");
+    QT_ASSERT(strstr(reply, "\"running\"") != NULL);
+    close(qmp);
+    blk_finish(&b);
+}
+
 /* After a completed FLUSH, kill -9 of the VMM loses nothing. */
 static void test_flush_kill(const void *data)
 {
@@ -1427,6 +1538,11 @@ int main(int argc, char **argv)
     qt_test_add("blk/reset", test_reset, NULL, QT_BOTH, NULL);
     qt_test_add("blk/enospc", test_enospc, NULL,
                 no_tiny_fs ? SKIP_ALWAYS : QT_BOTH, no_tiny_fs);
+    qt_test_add("blk/enospc-stop", test_enospc_stop, NULL,
+                no_tiny_fs ? SKIP_ALWAYS : QT_QVMM_ONLY,
+                no_tiny_fs ? no_tiny_fs :
+                "QEMU runs -S here (no qtest accelerator): no running VM "
+                "for werror=stop to pause");
     qt_test_add("blk/flush-kill", test_flush_kill, NULL, QT_BOTH, NULL);
     add_hostile_cases();
     ret = qt_test_run(argc, argv);
