@@ -247,6 +247,24 @@ void blk_set_enable_write_cache(BlockBackend *blk, bool wce)
     blk->wce = wce;
 }
 
+int blockdev_on_error_parse(const char *name)
+{
+    static const char *const names[] = {
+        [BLOCKDEV_ON_ERROR_REPORT] = "report",
+        [BLOCKDEV_ON_ERROR_IGNORE] = "ignore",
+        [BLOCKDEV_ON_ERROR_ENOSPC] = "enospc",
+        [BLOCKDEV_ON_ERROR_STOP] = "stop",
+        [BLOCKDEV_ON_ERROR_AUTO] = "auto",
+    };
+
+    for (unsigned i = 0; i < ARRAY_SIZE(names); i++) {
+        if (!strcmp(name, names[i])) {
+            return i;
+        }
+    }
+    return -1;
+}
+
 void blk_set_on_error(BlockBackend *blk, BlockdevOnError rerror,
                       BlockdevOnError werror)
 {

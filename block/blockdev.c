@@ -197,23 +197,17 @@ static const char *const drive_keys[] = {
 static bool parse_on_error(const char *v, bool is_read,
                            BlockdevOnError *out, GError **errp)
 {
-    static const char *const names[] = {
-        [BLOCKDEV_ON_ERROR_REPORT] = "report",
-        [BLOCKDEV_ON_ERROR_IGNORE] = "ignore",
-        [BLOCKDEV_ON_ERROR_ENOSPC] = "enospc",
-        [BLOCKDEV_ON_ERROR_STOP] = "stop",
-    };
+    int e = blockdev_on_error_parse(v);
 
-    for (unsigned i = 0; i < ARRAY_SIZE(names); i++) {
-        if (!strcmp(v, names[i]) &&
-            !(is_read && i == BLOCKDEV_ON_ERROR_ENOSPC)) {
-            *out = i;
-            return true;
-        }
+    /* -drive knows no "auto", and ENOSPC cannot happen on a read. */
+    if (e < 0 || e == BLOCKDEV_ON_ERROR_AUTO ||
+        (is_read && e == BLOCKDEV_ON_ERROR_ENOSPC)) {
+        error_setg(errp, "'%s' invalid %s error action", v,
+                   is_read ? "read" : "write");
+        return false;
     }
-    error_setg(errp, "'%s' invalid %s error action", v,
-               is_read ? "read" : "write");
-    return false;
+    *out = e;
+    return true;
 }
 
 static bool parse_aio(const char *v, BlockAioMode *aio, bool blockdev,

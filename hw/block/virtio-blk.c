@@ -669,22 +669,15 @@ static bool check_props(VirtIOBlock *s, GError **errp)
 static bool parse_on_error(const char *name, const char *v,
                            BlockdevOnError *out, GError **errp)
 {
-    static const char *const names[] = {
-        [BLOCKDEV_ON_ERROR_REPORT] = "report",
-        [BLOCKDEV_ON_ERROR_IGNORE] = "ignore",
-        [BLOCKDEV_ON_ERROR_ENOSPC] = "enospc",
-        [BLOCKDEV_ON_ERROR_STOP] = "stop",
-        [BLOCKDEV_ON_ERROR_AUTO] = "auto",
-    };
+    int e = blockdev_on_error_parse(v);
 
-    for (unsigned i = 0; i < ARRAY_SIZE(names); i++) {
-        if (!strcmp(v, names[i])) {
-            *out = i;
-            return true;
-        }
+    if (e < 0) {
+        error_setg(errp, "Parameter '%s' does not accept value '%s'", name,
+                   v);
+        return false;
     }
-    error_setg(errp, "Parameter '%s' does not accept value '%s'", name, v);
-    return false;
+    *out = e;
+    return true;
 }
 
 static bool apply_error_props(VirtIOBlock *s, GError **errp)

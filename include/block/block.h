@@ -43,6 +43,9 @@ typedef enum BlockdevOnError {
     BLOCKDEV_ON_ERROR_AUTO,
 } BlockdevOnError;
 
+/* QEMU's name for a BlockdevOnError ("report", ..., "auto"), or -1. */
+int blockdev_on_error_parse(const char *name);
+
 /* What a device does with a failed request (QEMU's BlockErrorAction). */
 typedef enum BlockErrorAction {
     BLOCK_ERROR_ACTION_IGNORE,  /* complete it as if it succeeded */
