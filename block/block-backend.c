@@ -671,6 +671,26 @@ void blk_aio_pwrite_zeroes(BlockBackend *blk, int64_t offset, int64_t bytes,
     thread_pool_submit(blk->ctx, do_rw, r, write_done, r);
 }
 
+/* Only aio=native batches submissions; the workers take jobs singly. */
+static bool blk_uses_laio(const BlockBackend *blk)
+{
+    return blk->file->aio == BLOCK_AIO_NATIVE && blk->file->direct;
+}
+
+void blk_io_plug(BlockBackend *blk)
+{
+    if (blk_uses_laio(blk)) {
+        laio_plug(blk->ctx);
+    }
+}
+
+void blk_io_unplug(BlockBackend *blk)
+{
+    if (blk_uses_laio(blk)) {
+        laio_unplug(blk->ctx);
+    }
+}
+
 void blk_drain(BlockBackend *blk)
 {
     GMainContext *ctx = blk_get_aio_context(blk);

@@ -113,6 +113,9 @@ const char *block_probe_format(const uint8_t *buf, size_t len);
 /* Drop what the engines keep for @ctx (an I/O thread going away). */
 void thread_pool_forget_context(GMainContext *ctx);
 void laio_forget_context(GMainContext *ctx);
+/* Hold libaio submissions in @ctx's thread, then send them together. */
+void laio_plug(GMainContext *ctx);
+void laio_unplug(GMainContext *ctx);
 
 /* Forget every node name (blk_close_all). */
 void blockdev_reset(void);

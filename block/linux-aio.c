@@ -30,7 +30,8 @@ typedef struct LaioState {
     io_context_t io;
     int efd;
     unsigned in_flight;
-    GQueue pending;              /* LaioReq* waiting for a free slot */
+    unsigned plugged;            /* > 0: hold submissions (laio_plug) */
+    GQueue pending;              /* LaioReq* not yet submitted */
 } LaioState;
 
 static GMutex states_lock;
@@ -156,30 +157,62 @@ static void laio_fail(LaioState *s, LaioReq *r, int ret)
     g_free(r);
 }
 
+/* Take @n submitted requests off the head of the queue. */
+static void pending_drop(LaioState *s, int n)
+{
+    for (int i = 0; i < n; i++) {
+        g_queue_pop_head(&s->pending);
+    }
+    s->in_flight += n;
+}
+
+/*
+ * Submit what is queued, as many iocbs per io_submit() as fit: one
+ * system call for a whole pass over a virtqueue instead of one each.
+ */
 static void laio_submit_pending(LaioState *s)
 {
+    struct iocb *cbs[64];
     LaioReq *r;
 
-    while (s->in_flight < LAIO_MAX_EVENTS &&
-           (r = g_queue_pop_head(&s->pending))) {
-        struct iocb *cbs[1] = { &r->iocb };
-        int ret = io_submit(s->io, 1, cbs);
+    while (!s->plugged && s->in_flight < LAIO_MAX_EVENTS &&
+           !g_queue_is_empty(&s->pending)) {
+        unsigned n = 0, room = LAIO_MAX_EVENTS - s->in_flight;
+        int ret;
 
-        if (ret == -EAGAIN && s->in_flight) {
-            /* retried when a completion frees a slot */
-            g_queue_push_head(&s->pending, r);
-            return;
+        for (GList *l = s->pending.head; l && n < ARRAY_SIZE(cbs) &&
+             n < room; l = l->next) {
+            cbs[n++] = &((LaioReq *)l->data)->iocb;
         }
-        if (ret == -EAGAIN) {
+        ret = io_submit(s->io, n, cbs);
+        if (ret > 0) {
+            pending_drop(s, ret);
+            continue;
+        }
+        if (ret == -EAGAIN && s->in_flight) {
+            return;             /* retried when a completion frees a slot */
+        }
+        r = g_queue_pop_head(&s->pending);
+        if (ret == -EAGAIN || ret == 0) {
             /* nothing of ours in flight to wait for: the workers do it */
             thread_pool_submit(s->ctx, finish_short, r, finish_short_done, r);
-            continue;
+        } else {
+            laio_fail(s, r, ret);   /* the first iocb was refused */
         }
-        if (ret < 0) {
-            laio_fail(s, r, ret);
-            continue;
-        }
-        s->in_flight++;
+    }
+}
+
+void laio_plug(GMainContext *ctx)
+{
+    laio_get(ctx)->plugged++;
+}
+
+void laio_unplug(GMainContext *ctx)
+{
+    LaioState *s = laio_get(ctx);
+
+    if (s->plugged && --s->plugged == 0 && s->io) {
+        laio_submit_pending(s);
     }
 }
 

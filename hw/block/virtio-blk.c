@@ -473,6 +473,7 @@ static void virtio_blk_handle_queue(VirtIOPCIProxy *p, unsigned q)
 
     MergeBatch b = { .n = 0 };
 
+    blk_io_plug(s->blk);
     do {
         virtqueue_set_notification(vq, false);
         while ((e = virtqueue_pop(vq, MAX_SEGS, MAX_SEGS))) {
@@ -481,6 +482,7 @@ static void virtio_blk_handle_queue(VirtIOPCIProxy *p, unsigned q)
         virtqueue_set_notification(vq, true);
     } while (!virtqueue_is_broken(vq) && virtqueue_has_work(vq));
     batch_flush(&b);
+    blk_io_unplug(s->blk);
 }
 
 /* ---- device ops ---- */

@@ -127,6 +127,13 @@ void blk_aio_pdiscard(BlockBackend *blk, int64_t offset, int64_t bytes,
                       BlockCompletionFunc *cb, void *opaque);
 void blk_aio_pwrite_zeroes(BlockBackend *blk, int64_t offset, int64_t bytes,
                            int flags, BlockCompletionFunc *cb, void *opaque);
+/*
+ * Between plug and unplug (in the backend's context thread), aio=native
+ * requests are queued and then submitted with one system call, as a
+ * device does around one pass over its queue.  Pairs nest.
+ */
+void blk_io_plug(BlockBackend *blk);
+void blk_io_unplug(BlockBackend *blk);
 /* Wait (in the caller's thread) until no request is in flight. */
 void blk_drain(BlockBackend *blk);
 /* Grow or shrink the image (block_resize). */
