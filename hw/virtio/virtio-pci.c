@@ -153,19 +153,25 @@ static void virtio_pci_finish_reset(VirtIOPCIProxy *p)
     p->config_vector = VIRTIO_MSI_NO_VECTOR;
     __atomic_store_n(&p->isr, 0, __ATOMIC_SEQ_CST);
     pci_intx_lower(&p->pci);
-    p->resetting = false;
+    __atomic_store_n(&p->resetting, false, __ATOMIC_SEQ_CST);
     __atomic_store_n(&p->status, 0, __ATOMIC_SEQ_CST);
     if (p->ops->reset) {
         p->ops->reset(p);
     }
 }
 
+static bool device_idle(VirtIOPCIProxy *p)
+{
+    return !p->ops->in_flight || p->ops->in_flight(p) == 0;
+}
+
 /* The driver wrote 0 to device_status (or the machine reset). */
 static void virtio_pci_device_reset(VirtIOPCIProxy *p)
 {
-    p->resetting = true;
+    /* From here on, completions drop their results (see resetting). */
+    __atomic_store_n(&p->resetting, true, __ATOMIC_SEQ_CST);
     virtio_pci_stop(p);
-    if (!p->ops->in_flight || p->ops->in_flight(p) == 0) {
+    if (device_idle(p)) {
         virtio_pci_finish_reset(p);
     }
 }
@@ -173,7 +179,7 @@ static void virtio_pci_device_reset(VirtIOPCIProxy *p)
 /* device_status as the driver reads it: non-zero until reset is done. */
 static uint8_t virtio_pci_read_status(VirtIOPCIProxy *p)
 {
-    if (p->resetting && p->ops->in_flight(p) == 0) {
+    if (p->resetting && device_idle(p)) {
         virtio_pci_finish_reset(p);
     }
     return __atomic_load_n(&p->status, __ATOMIC_SEQ_CST);
@@ -182,12 +188,13 @@ static uint8_t virtio_pci_read_status(VirtIOPCIProxy *p)
 void virtio_pci_reset(VirtIOPCIProxy *p)
 {
     virtio_pci_device_reset(p);
-    /* The vCPUs are stopped: wait here for what was in flight. */
+    /* The vCPUs are stopped: wait here for what was in flight, which
+     * completes in the I/O thread, or in this (main) thread's loop. */
     while (p->resetting) {
         if (p->ctx) {
             g_usleep(1000);
         } else {
-            g_main_context_iteration(NULL, FALSE);
+            g_main_context_iteration(NULL, TRUE);
         }
         virtio_pci_read_status(p);
     }
