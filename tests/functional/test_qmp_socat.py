@@ -179,7 +179,8 @@ def main():
     accel = ["-accel", "kvm"] if os.access("/dev/kvm", os.R_OK | os.W_OK) \
         else ["-accel", "qtest"]
     with tempfile.TemporaryDirectory() as tmp:
-        g1, r1, e1 = run_session([argv[0]] + accel + ARGS,
+        # the VMMs run in the images' directory: make the path absolute
+        g1, r1, e1 = run_session([os.path.abspath(argv[0])] + accel + ARGS,
                                  os.path.join(tmp, "qvmm.sock"))
         errors = check_alone(r1, e1)
         if qemu:
