@@ -1123,7 +1123,6 @@ static void test_enospc_stop(const void *data)
     Blk b = { 0 };
     int qmp;
 
-    (void)data;
     blk_dir(&b);
     mount_tiny_fs(&b);
     ballast = g_build_filename(b.dir, "ballast", NULL);
@@ -1133,10 +1132,14 @@ static void test_enospc_stop(const void *data)
     }
     make_image(&b, (uint64_t)LEN * MAX_CHUNKS, 0);
     sock = g_build_filename(b.dir, "qmp.sock", NULL);
-    b.s = qt_start("-m %llu -qmp unix:%s,server=on,wait=off "
+    /* With an I/O thread the event starts there and goes out from the
+     * main loop. */
+    b.s = qt_start("-m %llu -qmp unix:%s,server=on,wait=off%s "
                    "-drive file=%s,format=raw,if=none,id=d0,werror=stop "
-                   "-device virtio-blk-pci,drive=d0,disable-legacy=on",
-                   (unsigned long long)(RAM_SIZE >> 20), sock, b.img);
+                   "-device virtio-blk-pci,drive=d0,disable-legacy=on%s",
+                   (unsigned long long)(RAM_SIZE >> 20), sock,
+                   data ? " -object iothread,id=io0" : "", b.img,
+                   data ? ",iothread=io0" : "");
     qt_alloc_init(&b.alloc, RAM_SIZE);
     blk_find(&b);
     blk_init(&b, BLK_FEATURES, 1);
@@ -1638,6 +1641,11 @@ int main(int argc, char **argv)
     qt_test_add("blk/enospc", test_enospc, NULL,
                 no_tiny_fs ? SKIP_ALWAYS : QT_BOTH, no_tiny_fs);
     qt_test_add("blk/enospc-stop", test_enospc_stop, NULL,
+                no_tiny_fs ? SKIP_ALWAYS : QT_QVMM_ONLY,
+                no_tiny_fs ? no_tiny_fs :
+                "QEMU runs -S here (no qtest accelerator): no running VM "
+                "for werror=stop to pause");
+    qt_test_add("blk/enospc-stop-iothread", test_enospc_stop, "iothread",
                 no_tiny_fs ? SKIP_ALWAYS : QT_QVMM_ONLY,
                 no_tiny_fs ? no_tiny_fs :
                 "QEMU runs -S here (no qtest accelerator): no running VM "
