@@ -8,6 +8,7 @@
 #include "qemu/error-report.h"
 #include "block/block_int.h"
 #include "sysemu/runstate.h"
+#include <sys/stat.h>
 
 struct BlockBackend {
     char *name;
@@ -19,6 +20,13 @@ struct BlockBackend {
     GMainContext *ctx;
     void *dev;
     BlockIOStatus iostatus;
+    const BlockDevOps *dev_ops;
+    void *dev_opaque;
+    /* the node graph QEMU would show (query-named-block-nodes) */
+    const char *drv;         /* "raw" | "file" */
+    char *fmt_node;          /* -drive: its format node's name */
+    char *file_node;         /* "#block" name of an unnamed file node */
+    bool drive_alias;        /* a -drive's node-name=: not a node of its own */
     /* requests submitted and not yet completed; drain waits on it */
     GMutex lock;
     GCond drained;
@@ -48,6 +56,28 @@ static BlockIOErrorHook *io_error_hook;
 
 static bool update_perms(BlockFile *f, GError **errp);
 static void blk_free(BlockBackend *blk);
+
+/* QEMU's generated node names: a counter and two random digits. */
+static char *auto_node_name(void)
+{
+    static uint64_t counter;
+
+    return g_strdup_printf("#block%" PRIu64 "%02d", counter++,
+                           g_random_int_range(0, 100));
+}
+
+static void blk_init_graph(BlockBackend *blk, const BlockBackendOpts *o)
+{
+    blk->drv = o->driver && !strcmp(o->driver, "file") ? "file" : "raw";
+    blk->drive_alias = o->drive_alias;
+    if (o->from_drive) {
+        blk->fmt_node = o->drive_node_name ? g_strdup(o->drive_node_name)
+                                           : auto_node_name();
+    }
+    if (o->unnamed_file) {
+        blk->file_node = auto_node_name();
+    }
+}
 
 bool blk_parse_cache_mode(const char *mode, bool *writeback, bool *direct,
                           bool *no_flush)
@@ -96,6 +126,7 @@ BlockBackend *blk_new(BlockFile *f, const BlockBackendOpts *o, GError **errp)
     blk->werror = o->werror;
     blk->rerror = o->rerror;
     blk->serial = g_strdup(o->serial);
+    blk_init_graph(blk, o);
     g_mutex_init(&blk->lock);
     g_cond_init(&blk->drained);
     backends = g_list_append(backends, blk);
@@ -308,7 +339,7 @@ void blk_error_action(BlockBackend *blk, BlockErrorAction action,
 {
     BlockIOErrorInfo info = {
         .device = blk->from_drive ? blk->name : "",
-        .node_name = blk->name,
+        .node_name = blk->fmt_node ? blk->fmt_node : blk->name,
         .operation = is_read ? "read" : "write",
         .action = action == BLOCK_ERROR_ACTION_IGNORE ? "ignore" :
                   action == BLOCK_ERROR_ACTION_STOP ? "stop" : "report",
@@ -719,26 +750,142 @@ void blk_drain(BlockBackend *blk)
     g_mutex_unlock(&blk->lock);
 }
 
+/* Wait for the requests of every backend on @f (from any context). */
+static void drain_file(BlockFile *f)
+{
+    for (GList *l = backends; l; l = l->next) {
+        BlockBackend *b = l->data;
+        if (b->file == f) {
+            blk_drain(b);
+        }
+    }
+}
+
 bool blk_truncate(BlockBackend *blk, int64_t size, GError **errp)
 {
     int ret;
 
-    if (blk->read_only) {
-        error_setg(errp, "Cannot resize a read-only image");
-        return false;
-    }
     if (size < 0) {
-        error_setg(errp, "Parameter 'size' expects a non-negative value");
+        error_setg(errp, "Parameter 'size' expects a >0 size");
         return false;
     }
-    blk_drain(blk);
+    if (blk->read_only || blk->file->read_only) {
+        error_setg(errp, "Image is read-only");
+        return false;
+    }
+    drain_file(blk->file);
     ret = bfile_truncate(blk->file, size);
     if (ret < 0) {
         error_setg_errno(errp, -ret, "Failed to resize the image '%s'",
                          blk->file->filename);
         return false;
     }
+    /* Whoever sits on this image sees the new size. */
+    for (GList *l = backends; l; l = l->next) {
+        BlockBackend *b = l->data;
+        if (b->file == blk->file && b->dev_ops && b->dev_ops->resize_cb) {
+            b->dev_ops->resize_cb(b->dev_opaque);
+        }
+    }
     return true;
+}
+
+void blk_set_dev_ops(BlockBackend *blk, const BlockDevOps *ops,
+                     void *opaque)
+{
+    blk->dev_ops = ops;
+    blk->dev_opaque = opaque;
+}
+
+/* A node by name: given names, then the generated "#block" ones. */
+static BlockBackend *blk_by_node_name(const char *name)
+{
+    for (GList *l = backends; l; l = l->next) {
+        BlockBackend *b = l->data;
+        if ((!b->from_drive && !strcmp(b->name, name)) ||
+            (b->fmt_node && !strcmp(b->fmt_node, name)) ||
+            (b->file_node && !strcmp(b->file_node, name))) {
+            return b;
+        }
+    }
+    return NULL;
+}
+
+BlockBackend *blk_lookup(const char *device, const char *node_name,
+                         GError **errp)
+{
+    BlockBackend *blk = device ? blk_by_name(device) : NULL;
+
+    /* "device" names only -drive backends, as QEMU's BlockBackends. */
+    if (blk && blk->from_drive) {
+        return blk;
+    }
+    blk = node_name ? blk_by_node_name(node_name) : NULL;
+    if (blk) {
+        return blk;
+    }
+    error_setg(errp, "Cannot find device='%s' nor node-name='%s'",
+               device ? device : "", node_name ? node_name : "");
+    return NULL;
+}
+
+/* ---- what query-block and query-named-block-nodes show ---- */
+
+static void node_info(const BlockBackend *blk, BlockNodeInfo *n)
+{
+    struct stat st;
+
+    *n = (BlockNodeInfo){
+        .node_name = blk->fmt_node ? blk->fmt_node : blk->name,
+        .drv = blk->drv, .filename = blk->file->filename,
+        .ro = blk->read_only, .writeback = blk->wce,
+        .direct = blk->file->direct, .no_flush = blk->no_flush,
+        .virtual_size = blk->file->size, .actual_size = -1,
+    };
+    if (fstat(blk->file->fd, &st) == 0) {
+        n->actual_size = (int64_t)st.st_blocks * 512;
+    }
+}
+
+void blk_foreach_node(BlockNodeFunc *fn, void *opaque)
+{
+    for (GList *l = backends; l; l = l->next) {
+        BlockBackend *b = l->data;
+        BlockNodeInfo n;
+
+        if (b->drive_alias) {
+            continue;       /* its -drive's entry stands for it */
+        }
+        node_info(b, &n);
+        fn(&n, opaque);
+        if (b->file_node) {
+            n.node_name = b->file_node;
+            n.drv = "file";
+            fn(&n, opaque);
+        }
+    }
+}
+
+void blk_foreach_device(bool drives, BlockDeviceFunc *fn, void *opaque)
+{
+    for (GList *l = backends; l; l = l->next) {
+        BlockBackend *b = l->data;
+        BlockDeviceInfo d = { 0 };
+
+        /* A -drive always; a -blockdev node once a device uses it. */
+        if (b->from_drive != drives || (!drives && !b->dev)) {
+            continue;
+        }
+        d.device = b->from_drive ? b->name : "";
+        d.attached = b->dev != NULL;
+        d.iostatus = b->iostatus;
+        if (b->dev_ops && b->dev_ops->get_qdev_path) {
+            d.qdev = b->dev_ops->get_qdev_path(b->dev_opaque);
+        }
+        node_info(b, &d.node);
+        fn(&d, opaque);
+        g_free(d.qdev);
+    }
 }
 
 static void blk_free(BlockBackend *blk)
@@ -749,6 +896,8 @@ static void blk_free(BlockBackend *blk)
     g_cond_clear(&blk->drained);
     g_free(blk->name);
     g_free(blk->serial);
+    g_free(blk->fmt_node);
+    g_free(blk->file_node);
     g_free(blk);
 }
 

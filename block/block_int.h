@@ -101,6 +101,11 @@ typedef struct BlockBackendOpts {
     bool probed;             /* raw guessed: block 0 writes are checked */
     BlockdevOnError werror, rerror;
     const char *serial;
+    const char *driver;      /* "raw" (NULL) or "file" */
+    /* -drive: the format node's node-name=, NULL for a "#block" name */
+    const char *drive_node_name;
+    bool drive_alias;        /* the backend a -drive's node-name= names */
+    bool unnamed_file;       /* its file node has no backend: list one */
 } BlockBackendOpts;
 
 BlockBackend *blk_new(BlockFile *f, const BlockBackendOpts *o,

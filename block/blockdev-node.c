@@ -221,8 +221,9 @@ static bool new_node_name(const NodeCommon *c, bool root, GError **errp)
 }
 
 /* A named node becomes a backend; an anonymous child is just its file. */
+/* @unnamed_file: a raw node whose inline file child has no node-name. */
 static bool add_node(const NodeCommon *c, BlockFile *f, bool discard,
-                     bool no_flush, GError **errp)
+                     bool no_flush, bool unnamed_file, GError **errp)
 {
     if (!c->node_name) {
         return true;
@@ -231,7 +232,8 @@ static bool add_node(const NodeCommon *c, BlockFile *f, bool discard,
         .name = c->node_name, .read_only = c->read_only,
         .discard = discard, .no_flush = no_flush, .writeback = true,
         .werror = BLOCKDEV_ON_ERROR_ENOSPC,
-        .rerror = BLOCKDEV_ON_ERROR_REPORT }, errp) != NULL;
+        .rerror = BLOCKDEV_ON_ERROR_REPORT, .driver = c->driver,
+        .unnamed_file = unnamed_file }, errp) != NULL;
 }
 
 /* ---- driver=file ---- */
@@ -277,7 +279,7 @@ static BlockFile *open_file_node(Visit *v, NodeCommon *c, bool root,
         .auto_read_only = c->auto_read_only, .direct = c->direct,
         .locking = l != 2, .aio = a ? BLOCK_AIO_NATIVE : BLOCK_AIO_THREADS },
         errp);
-    if (f && !add_node(c, f, c->discard, c->no_flush, errp)) {
+    if (f && !add_node(c, f, c->discard, c->no_flush, false, errp)) {
         bfile_unref(f);
         return NULL;
     }
@@ -322,7 +324,8 @@ static BlockFile *open_raw_node(Visit *v, NodeCommon *c, bool root,
         bfile_ref(f);
         /* discard and no-flush pass through both nodes, as in QEMU */
         if (!add_node(c, f, c->discard && blk_discard_enabled(child),
-                      c->no_flush || !blk_flush_enabled(child), errp)) {
+                      c->no_flush || !blk_flush_enabled(child), false,
+                      errp)) {
             bfile_unref(f);
             return NULL;
         }
@@ -333,7 +336,9 @@ static BlockFile *open_raw_node(Visit *v, NodeCommon *c, bool root,
     }
     /* An inline child inherits read-only and the cache flags. */
     f = open_node(json_node_get_object(n), v->json, child_prefix, c, errp);
-    if (f && !add_node(c, f, c->discard, c->no_flush, errp)) {
+    if (f && !add_node(c, f, c->discard, c->no_flush,
+                       !json_object_has_member(json_node_get_object(n),
+                                               "node-name"), errp)) {
         bfile_unref(f);
         return NULL;
     }

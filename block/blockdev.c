@@ -433,7 +433,9 @@ static BlockBackend *drive_backend(const DriveParams *p, BlockFile *f,
         .name = name, .from_drive = name == p->id, .read_only = f->read_only,
         .discard = p->discard, .no_flush = p->no_flush,
         .writeback = p->writeback, .probed = probed, .werror = p->werror,
-        .rerror = p->rerror, .serial = p->serial }, errp);
+        .rerror = p->rerror, .serial = p->serial,
+        .drive_node_name = p->node_name, .drive_alias = name != p->id,
+        .unnamed_file = name == p->id }, errp);
 }
 
 static bool drive_open(const QOpts *opts, const char *arg, GError **errp)
@@ -506,6 +508,7 @@ bool drive_create_devices(GError **errp)
                        "name");
             return false;
         }
+        qdev_set_id(dev, NULL);
         if (!qdev_set_prop(dev, "drive", d->id, errp) ||
             !qdev_realize(dev, errp)) {
             qdev_destroy(dev);

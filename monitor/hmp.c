@@ -160,6 +160,8 @@ static void hmp_system_powerdown(GString *o, int c)
 }
 
 static const HmpCmd info_cmds[] = {
+    { "block", "show info of one block device or all block devices "
+      "(-n: show named nodes; -v: show details)", hmp_info_block },
     { "cpus", "show infos for each CPU", hmp_info_cpus },
     { "kvm", "show KVM information", hmp_info_kvm },
     { "pci", "show PCI info", hmp_info_pci },

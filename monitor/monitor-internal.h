@@ -31,6 +31,10 @@ bool qmp_cur_negotiated(void);
 /* The built-in commands (qmp-cmds.c) and the HMP command (hmp.c). */
 void qmp_register_builtin_commands(void);
 void hmp_register_command(void);
+/* query-block & co. and the BLOCK_IO_ERROR hook (qmp-cmds-block.c). */
+void qmp_register_block_commands(void);
+JsonNode *qmp_query_block(JsonObject *args, GError **errp);
+void hmp_info_block(GString *out, int cpu);
 
 /* What monitor_init_globals() was given. */
 extern MonitorVMInfo monitor_vm_info;

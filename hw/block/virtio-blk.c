@@ -729,6 +729,27 @@ static bool attach_drive(VirtIOBlock *s, GError **errp)
     return true;
 }
 
+/* block_resize: the guest learns the new capacity from a config change. */
+static void virtio_blk_resize(void *opaque)
+{
+    VirtIOBlock *s = opaque;
+
+    virtio_pci_notify_config(&s->proxy);
+}
+
+static char *virtio_blk_qdev_path(void *opaque)
+{
+    g_autofree char *path = qdev_get_canonical_path(opaque);
+
+    /* QEMU reports the virtio device inside the PCI proxy. */
+    return g_strconcat(path, "/virtio-backend", NULL);
+}
+
+static const BlockDevOps virtio_blk_dev_ops = {
+    .resize_cb = virtio_blk_resize,
+    .get_qdev_path = virtio_blk_qdev_path,
+};
+
 static bool virtio_blk_realize(DeviceState *dev, GError **errp)
 {
     VirtIOBlock *s = (VirtIOBlock *)dev;
@@ -750,6 +771,7 @@ static bool virtio_blk_realize(DeviceState *dev, GError **errp)
         return false;
     }
     blk_set_aio_context(s->blk, s->proxy.ctx);
+    blk_set_dev_ops(s->blk, &virtio_blk_dev_ops, s);
     runstate_add_resume_notifier(virtio_blk_resume, s);
     return true;
 }
@@ -760,6 +782,9 @@ static void virtio_blk_finalize(DeviceState *dev)
     GMainContext *ctx = s->proxy.ctx;
 
     runstate_remove_resume_notifier(virtio_blk_resume, s);
+    if (s->blk) {
+        blk_set_dev_ops(s->blk, NULL, NULL);
+    }
     /* Completions must not run after the device is gone. */
     if (s->blk) {
         blk_drain(s->blk);

@@ -439,6 +439,30 @@ static bool check_id(const char *id, GError **errp)
     return true;
 }
 
+void qdev_set_id(DeviceState *dev, const char *id)
+{
+    static unsigned anon_count;
+
+    g_free(dev->id);
+    dev->id = g_strdup(id);
+    if (!id) {
+        dev->anon_index = ++anon_count;
+    }
+}
+
+char *qdev_get_canonical_path(const DeviceState *dev)
+{
+    if (dev->id) {
+        return g_strdup_printf("/machine/peripheral/%s", dev->id);
+    }
+    if (dev->anon_index) {
+        return g_strdup_printf("/machine/peripheral-anon/device[%u]",
+                               dev->anon_index - 1);
+    }
+    /* Board devices: QEMU numbers them too, but nothing here asks. */
+    return g_strdup("/machine/unattached");
+}
+
 DeviceState *qdev_new_from_opts(const QOpts *opts, GError **errp)
 {
     const char *id = qopts_get(opts, "id");
@@ -453,7 +477,7 @@ DeviceState *qdev_new_from_opts(const QOpts *opts, GError **errp)
         return NULL;
     }
     dev = qdev_new(dc->name);
-    dev->id = g_strdup(id);
+    qdev_set_id(dev, id);
     if (!set_props_from_opts(dev, opts, errp) || !qdev_realize(dev, errp)) {
         qdev_destroy(dev);
         return NULL;

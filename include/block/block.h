@@ -136,7 +136,12 @@ void blk_io_plug(BlockBackend *blk);
 void blk_io_unplug(BlockBackend *blk);
 /* Wait (in the caller's thread) until no request is in flight. */
 void blk_drain(BlockBackend *blk);
-/* Grow or shrink the image (block_resize). */
+/*
+ * Grow or shrink the image (block_resize), QEMU's texts for a read-only
+ * image or a negative size.  Main thread: every backend on the same
+ * image is drained first, and the devices attached to any of them are
+ * told through their resize callback afterwards.
+ */
 bool blk_truncate(BlockBackend *blk, int64_t size, GError **errp);
 
 /* ---- additions beyond the first draft of this header ---- */
@@ -179,5 +184,50 @@ void blk_context_release(GMainContext *ctx);
 void blk_iostatus_reset(BlockBackend *blk);
 /* cont: every backend's io-status back to ok. */
 void blk_iostatus_reset_all(void);
+
+/*
+ * What the block layer asks of the device attached to a backend, set at
+ * realize (after blk_attach_dev) and cleared with NULL before detach.
+ * Both run on the main thread with the BQL held.
+ */
+typedef struct BlockDevOps {
+    /* The image changed size: tell the guest (config-change interrupt). */
+    void (*resize_cb)(void *opaque);
+    /* QEMU's qdev path of the device's backend, g_free'd by the caller. */
+    char *(*get_qdev_path)(void *opaque);
+} BlockDevOps;
+void blk_set_dev_ops(BlockBackend *blk, const BlockDevOps *ops,
+                     void *opaque);
+
+/* block_resize's lookup: QEMU's bdrv_lookup_bs() order and error text. */
+BlockBackend *blk_lookup(const char *device, const char *node_name,
+                         GError **errp);
+
+/* One node of the graph QEMU would build (query-named-block-nodes). */
+typedef struct BlockNodeInfo {
+    const char *node_name;   /* given, or QEMU's "#blockNNN" form */
+    const char *drv;         /* "raw" | "file" */
+    const char *filename;
+    bool ro;
+    bool writeback, direct, no_flush;
+    int64_t virtual_size;
+    int64_t actual_size;     /* allocated bytes, -1 if unknown */
+} BlockNodeInfo;
+
+/* One entry of query-block: a -drive, or a node a device uses. */
+typedef struct BlockDeviceInfo {
+    const char *device;      /* the -drive id, "" for a -blockdev node */
+    char *qdev;              /* attached device's path, NULL if none */
+    bool attached;           /* io-status is reported (a device has it) */
+    BlockIOStatus iostatus;
+    BlockNodeInfo node;      /* the top node */
+} BlockDeviceInfo;
+
+typedef void BlockNodeFunc(const BlockNodeInfo *info, void *opaque);
+typedef void BlockDeviceFunc(const BlockDeviceInfo *info, void *opaque);
+/* In creation order, format nodes before the file nodes under them. */
+void blk_foreach_node(BlockNodeFunc *fn, void *opaque);
+/* The -drive backends (@drives) or the -blockdev nodes devices use. */
+void blk_foreach_device(bool drives, BlockDeviceFunc *fn, void *opaque);
 
 #endif

@@ -73,6 +73,7 @@ typedef struct DeviceClass {
 struct DeviceState {
     const DeviceClass *klass;
     char *id;                         /* may be NULL */
+    unsigned anon_index;              /* user-created without id: N + 1 */
     bool realized;
 };
 
@@ -97,6 +98,13 @@ bool qdev_set_prop(DeviceState *dev, const char *name, const char *value,
                    GError **errp);
 bool qdev_realize(DeviceState *dev, GError **errp);
 DeviceState *qdev_find_by_id(const char *id);
+/*
+ * A user-created device (-device, -drive if=virtio) takes @id, or without
+ * one the next /machine/peripheral-anon/device[N] slot, as in QEMU.
+ */
+void qdev_set_id(DeviceState *dev, const char *id);
+/* QEMU's QOM path of a device: /machine/peripheral/ID and so on. */
+char *qdev_get_canonical_path(const DeviceState *dev);
 /* Unrealize (finalize) and free one device, realized or not. */
 void qdev_destroy(DeviceState *dev);
 void qdev_reset_all(void);

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
@@ -507,7 +508,8 @@ static const char *const expected_commands[] = {
     "query-name", "query-uuid", "query-kvm", "query-status",
     "query-cpus-fast", "query-hotpluggable-cpus", "query-machines",
     "query-chardev", "query-pci", "stop", "cont", "system_reset",
-    "system_powerdown", "quit", "human-monitor-command", NULL
+    "system_powerdown", "quit", "human-monitor-command", "query-block",
+    "query-named-block-nodes", "query-iothreads", "block_resize", NULL
 };
 
 /* Every listed command exists; every query-* one answers without error. */
@@ -746,6 +748,242 @@ static void test_hmp(void)
     assert_hmp(q, "info status", "VM status: running\r\n");
     qmp_close(q);
     vmm_free(v);
+}
+
+/* ---- block devices ---- */
+
+static void assert_return_empty(Qmp *q, const char *req);
+
+static char *make_image(const char *dir, const char *name, gsize size)
+{
+    char *path = g_build_filename(dir, name, NULL);
+    int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(ftruncate(fd, size), ==, 0);
+    close(fd);
+    return path;
+}
+
+static gint64 path_size(const char *path)
+{
+    struct stat st;
+
+    g_assert_cmpint(stat(path, &st), ==, 0);
+    return st.st_size;
+}
+
+/* BlockDeviceInfo (a node) as QEMU 7.2 shows it for a raw image. */
+static void check_node(JsonObject *n, const char *file, const char *drv,
+                       bool ro, gint64 size)
+{
+    static const char *const members[] = {
+        "file", "node-name", "ro", "drv", "backing_file_depth", "encrypted",
+        "detect_zeroes", "bps", "bps_rd", "bps_wr", "iops", "iops_rd",
+        "iops_wr", "image", "cache", "write_threshold", NULL };
+    static const char *const image_members[] = {
+        "filename", "format", "dirty-flag", "actual-size", "virtual-size",
+        NULL };
+    static const char *const cache_members[] = {
+        "writeback", "direct", "no-flush", NULL };
+    JsonObject *img = json_object_get_object_member(n, "image");
+
+    assert_members(n, members);
+    g_assert_cmpstr(json_object_get_string_member(n, "file"), ==, file);
+    g_assert_cmpstr(json_object_get_string_member(n, "drv"), ==, drv);
+    g_assert_cmpint(json_object_get_boolean_member(n, "ro"), ==, ro);
+    g_assert_cmpstr(json_object_get_string_member(n, "detect_zeroes"), ==,
+                    "off");
+    g_assert_cmpint(json_object_get_int_member(n, "bps"), ==, 0);
+    assert_members(img, image_members);
+    g_assert_cmpstr(json_object_get_string_member(img, "filename"), ==, file);
+    g_assert_cmpstr(json_object_get_string_member(img, "format"), ==, drv);
+    g_assert_cmpint(json_object_get_int_member(img, "virtual-size"), ==,
+                    size);
+    assert_members(json_object_get_object_member(n, "cache"), cache_members);
+}
+
+/* One query-block entry; @qdev NULL for a -drive no device uses. */
+static JsonObject *check_block(JsonArray *list, guint i, const char *device,
+                               const char *qdev)
+{
+    static const char *const attached[] = {
+        "device", "qdev", "type", "removable", "locked", "inserted",
+        "io-status", NULL };
+    static const char *const unattached[] = {
+        "device", "type", "removable", "locked", "inserted", NULL };
+    JsonObject *b = json_array_get_object_element(list, i);
+
+    assert_members(b, qdev ? attached : unattached);
+    g_assert_cmpstr(json_object_get_string_member(b, "device"), ==, device);
+    if (qdev) {
+        g_assert_cmpstr(json_object_get_string_member(b, "qdev"), ==, qdev);
+        g_assert_cmpstr(json_object_get_string_member(b, "io-status"), ==,
+                        "ok");
+    }
+    g_assert_cmpstr(json_object_get_string_member(b, "type"), ==, "unknown");
+    g_assert_cmpint(json_object_get_boolean_member(b, "removable"), ==,
+                    !qdev);
+    g_assert_false(json_object_get_boolean_member(b, "locked"));
+    return json_object_get_object_member(b, "inserted");
+}
+
+static void check_query_block(Qmp *q, const char *a, const char *b,
+                              const char *u, gint64 a_size)
+{
+    g_autoptr(JsonObject) rsp = qmp_cmd(q, "{\"execute\":\"query-block\"}");
+    JsonArray *list = ret_array(rsp);
+    JsonObject *n;
+
+    /* -drive backends first, then the -blockdev node a device uses */
+    g_assert_cmpuint(json_array_get_length(list), ==, 3);
+    n = check_block(list, 0, "d0", "/machine/peripheral/vb0/virtio-backend");
+    check_node(n, a, "raw", false, a_size);
+    g_assert_true(g_str_has_prefix(
+        json_object_get_string_member(n, "node-name"), "#block"));
+    n = check_block(list, 1, "u0", NULL);
+    check_node(n, u, "raw", true, 1 << 20);
+    n = check_block(list, 2, "",
+                    "/machine/peripheral-anon/device[0]/virtio-backend");
+    check_node(n, b, "raw", false, 2 << 20);
+    g_assert_cmpstr(json_object_get_string_member(n, "node-name"), ==, "n1");
+}
+
+static void check_named_nodes(Qmp *q, const char *b)
+{
+    g_autoptr(JsonObject) rsp =
+        qmp_cmd(q, "{\"execute\":\"query-named-block-nodes\"}");
+    JsonArray *list = ret_array(rsp);
+    unsigned generated = 0, named = 0;
+
+    /* d0 and u0: format and file nodes each; f1 and n1 */
+    g_assert_cmpuint(json_array_get_length(list), ==, 6);
+    for (guint i = 0; i < json_array_get_length(list); i++) {
+        JsonObject *n = json_array_get_object_element(list, i);
+        const char *name = json_object_get_string_member(n, "node-name");
+
+        if (g_str_has_prefix(name, "#block")) {
+            generated++;
+        } else {
+            g_assert_true(!strcmp(name, "f1") || !strcmp(name, "n1"));
+            check_node(n, b, strcmp(name, "f1") ? "raw" : "file", false,
+                       2 << 20);
+            named++;
+        }
+    }
+    g_assert_cmpuint(generated, ==, 4);
+    g_assert_cmpuint(named, ==, 2);
+}
+
+static void check_iothreads(Qmp *q, Vmm *v)
+{
+    static const char *const members[] = {
+        "id", "thread-id", "poll-max-ns", "poll-grow", "poll-shrink",
+        "aio-max-batch", NULL };
+    g_autoptr(JsonObject) rsp = qmp_cmd(q, "{\"execute\":\"query-iothreads\"}");
+    JsonArray *list = ret_array(rsp);
+    JsonObject *t;
+    g_autofree char *task = NULL;
+
+    g_assert_cmpuint(json_array_get_length(list), ==, 1);
+    t = json_array_get_object_element(list, 0);
+    assert_members(t, members);
+    g_assert_cmpstr(json_object_get_string_member(t, "id"), ==, "io0");
+    /* a real thread of the VMM, not the main one */
+    task = g_strdup_printf("/proc/%d/task/%" G_GINT64_FORMAT, (int)v->pid,
+                           json_object_get_int_member(t, "thread-id"));
+    g_assert_true(g_file_test(task, G_FILE_TEST_IS_DIR));
+    g_assert_cmpint(json_object_get_int_member(t, "thread-id"), !=, v->pid);
+}
+
+static void check_block_resize(Qmp *q, const char *a, const char *b)
+{
+    static const char *const nf = "GenericError";
+
+    assert_return_empty(q, "{\"execute\":\"block_resize\",\"arguments\":"
+                        "{\"device\":\"d0\",\"size\":3145728}}");
+    g_assert_cmpint(path_size(a), ==, 3 << 20);
+    assert_return_empty(q, "{\"execute\":\"block_resize\",\"arguments\":"
+                        "{\"node-name\":\"f1\",\"size\":524288}}");
+    g_assert_cmpint(path_size(b), ==, 512 << 10);
+    assert_return_empty(q, "{\"execute\":\"block_resize\",\"arguments\":"
+                        "{\"node-name\":\"n1\",\"size\":2097152}}");
+    g_assert_cmpint(path_size(b), ==, 2 << 20);
+    assert_cmd_error(q, "{\"execute\":\"block_resize\",\"arguments\":"
+                     "{\"device\":\"x\",\"size\":512}}", nf,
+                     "Cannot find device='x' nor node-name=''");
+    assert_cmd_error(q, "{\"execute\":\"block_resize\",\"arguments\":"
+                     "{\"device\":\"n1\",\"size\":512}}", nf,
+                     "Cannot find device='n1' nor node-name=''");
+    assert_cmd_error(q, "{\"execute\":\"block_resize\",\"arguments\":"
+                     "{\"size\":512}}", nf,
+                     "Cannot find device='' nor node-name=''");
+    assert_cmd_error(q, "{\"execute\":\"block_resize\",\"arguments\":"
+                     "{\"device\":\"u0\",\"size\":512}}", nf,
+                     "Image is read-only");
+    assert_cmd_error(q, "{\"execute\":\"block_resize\",\"arguments\":"
+                     "{\"device\":\"d0\",\"size\":-1}}", nf,
+                     "Parameter 'size' expects a >0 size");
+    assert_cmd_error(q, "{\"execute\":\"block_resize\",\"arguments\":"
+                     "{\"device\":\"d0\"}}", nf,
+                     "Parameter 'size' is missing");
+    assert_cmd_error(q, "{\"execute\":\"block_resize\",\"arguments\":"
+                     "{\"device\":\"d0\",\"size\":\"1\"}}", nf,
+                     "Invalid parameter type for 'size', expected: integer");
+    g_assert_cmpint(path_size(a), ==, 3 << 20);
+}
+
+static void check_hmp_block(Qmp *q, const char *a, const char *b,
+                            const char *u)
+{
+    g_autoptr(JsonObject) rsp = qmp_cmd(q, "{\"execute\":\"query-block\"}");
+    JsonObject *d0 = json_object_get_object_member(
+        json_array_get_object_element(ret_array(rsp), 0), "inserted");
+    JsonObject *u0 = json_object_get_object_member(
+        json_array_get_object_element(ret_array(rsp), 1), "inserted");
+    g_autofree char *want = g_strdup_printf(
+        "d0 (%s): %s (raw)\r\n"
+        "    Attached to:      /machine/peripheral/vb0/virtio-backend\r\n"
+        "    Cache mode:       writeback\r\n\r\n"
+        "u0 (%s): %s (raw, read-only)\r\n"
+        "    Removable device: not locked, tray closed\r\n"
+        "    Cache mode:       writeback, direct\r\n\r\n"
+        "n1: %s (raw)\r\n"
+        "    Attached to:      "
+        "/machine/peripheral-anon/device[0]/virtio-backend\r\n"
+        "    Cache mode:       writeback\r\n",
+        json_object_get_string_member(d0, "node-name"), a,
+        json_object_get_string_member(u0, "node-name"), u, b);
+
+    assert_hmp(q, "info block", want);
+}
+
+static void test_block(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *dir = g_dir_make_tmp("qmp-blk-XXXXXX", &err);
+    g_autofree char *a = make_image(dir, "a.img", 1 << 20);
+    g_autofree char *b = make_image(dir, "b.img", 2 << 20);
+    g_autofree char *u = make_image(dir, "u.img", 1 << 20);
+    Vmm *v = vmm_start(QTEST_ARGS " -object iothread,id=io0 "
+        "-drive file=%s,format=raw,if=none,id=d0 "
+        "-device virtio-blk-pci,drive=d0,id=vb0,iothread=io0 "
+        "-drive file=%s,format=raw,if=none,id=u0,readonly=on,cache=none "
+        "-blockdev driver=file,filename=%s,node-name=f1 "
+        "-blockdev driver=raw,file=f1,node-name=n1 "
+        "-device virtio-blk-pci,drive=n1", a, u, b);
+    Qmp *q = qmp_open(v->sock);
+
+    g_assert_no_error(err);
+    check_query_block(q, a, b, u, 1 << 20);
+    check_named_nodes(q, b);
+    check_iothreads(q, v);
+    check_hmp_block(q, a, b, u);
+    check_block_resize(q, a, b);
+    check_query_block(q, a, b, u, 3 << 20);
+    qmp_close(q);
+    vmm_free(v);
+    g_assert_cmpint(unlink(a) | unlink(b) | unlink(u) | rmdir(dir), ==, 0);
 }
 
 /* ---- the input stream ---- */
@@ -1413,6 +1651,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/errors", test_errors);
     g_test_add_func("/qmp/commands", test_commands);
     g_test_add_func("/qmp/hmp", test_hmp);
+    g_test_add_func("/qmp/block", test_block);
     g_test_add_func("/qmp/stream", test_stream);
     g_test_add_func("/qmp/malformed", test_malformed);
     g_test_add_func("/qmp/limits", test_limits);

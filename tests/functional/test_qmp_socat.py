@@ -17,6 +17,7 @@ docs/qmp.md.  Exit 77 (skip) without socat.
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -32,6 +33,12 @@ ARGS = ["-S", "-display", "none", "-nodefaults", "-smp", "2",
 # Values (not shapes) compared exactly, by member name.
 EXACT = {"class", "desc", "status", "running", "event", "reason", "guest",
          "arch", "name", "UUID", "singlestep"}
+# ... and in the block replies (ids starting "block", "named-block-nodes"
+# or "iothreads"), where these names mean the same in both VMMs.
+BLOCK_EXACT = {"device", "qdev", "drv", "ro", "io-status", "removable",
+               "locked", "file", "filename", "format", "writeback", "direct",
+               "no-flush", "detect_zeroes", "virtual-size", "id"}
+BLOCK_IDS = ("block", "named-block-nodes", "iothreads")
 # Members whose values differ by design (docs/qmp.md).
 ALLOWED_VALUE = {"package", "capabilities", "default-cpu-type",
                  "hotpluggable-cpus", "enabled", "qom-path", "type"}
@@ -39,9 +46,30 @@ ALLOWED_VALUE = {"package", "capabilities", "default-cpu-type",
 SKIP_IDS = {"commands"}
 
 
+def block_args(tmp):
+    """Fresh images for a run: a -drive with a device, one without, a
+    read-only one, and a -blockdev file/raw pair, one device in an I/O
+    thread (relative file names, so both VMMs report the same ones)."""
+    for name, size in (("a.img", 1 << 20), ("b.img", 2 << 20),
+                       ("r.img", 1 << 20), ("u.img", 1 << 20)):
+        with open(os.path.join(tmp, name), "wb") as f:
+            f.truncate(size)
+    return ["-object", "iothread,id=io0",
+            "-drive", "file=a.img,format=raw,if=none,id=d0,werror=stop",
+            "-device", "virtio-blk-pci,drive=d0,id=vb0,iothread=io0",
+            "-drive", "file=r.img,format=raw,if=none,id=rd,readonly=on",
+            "-device", "virtio-blk-pci,drive=rd",
+            "-drive", "file=u.img,format=raw,if=none,id=u0,cache=none",
+            "-blockdev", "driver=file,filename=b.img,node-name=f1",
+            "-blockdev", "driver=raw,file=f1,node-name=n1",
+            "-device", "virtio-blk-pci,drive=n1,id=vb1"]
+
+
 def run_session(argv, sock):
+    argv = argv + block_args(os.path.dirname(sock))
     proc = subprocess.Popen(argv + ["-qmp",
                                     "unix:%s,server=on,wait=off" % sock],
+                            cwd=os.path.dirname(sock),
                             stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     for _ in range(500):
@@ -94,6 +122,11 @@ def check_alone(replies, events):
 
 
 def key_of(d):
+    # block entries: node names may be generated ("#block..."), files not
+    if "inserted" in d:
+        return ("device", d["device"], d["inserted"]["file"])
+    if "drv" in d and "file" in d:
+        return ("node", d["drv"], d["file"])
     for k in ("name", "label", "cpu-index", "bar"):
         if k in d:
             return (k, d[k])
@@ -126,7 +159,9 @@ def compare(path, a, b, errors):
                 other = b[0] if not isinstance(x, dict) else None
             if other is not None:
                 compare("%s[%d]" % (path, i), x, other, errors)
-    elif name in EXACT and name not in ALLOWED_VALUE and a != b:
+    elif (name in EXACT or (name in BLOCK_EXACT and
+                            path.startswith(BLOCK_IDS))) and \
+            name not in ALLOWED_VALUE and a != b:
         errors.append("%s: %s vs QEMU's %s" % (path, json.dumps(a),
                                                json.dumps(b)))
 
@@ -144,7 +179,8 @@ def main():
     accel = ["-accel", "kvm"] if os.access("/dev/kvm", os.R_OK | os.W_OK) \
         else ["-accel", "qtest"]
     with tempfile.TemporaryDirectory() as tmp:
-        g1, r1, e1 = run_session([argv[0]] + accel + ARGS,
+        # the VMMs run in the images' directory: make the path absolute
+        g1, r1, e1 = run_session([os.path.abspath(argv[0])] + accel + ARGS,
                                  os.path.join(tmp, "qvmm.sock"))
         errors = check_alone(r1, e1)
         if qemu:
@@ -154,6 +190,11 @@ def main():
             for i in r1:
                 if i not in SKIP_IDS:
                     compare(i, r1[i], r2.get(i), errors)
+            # HMP info block: the same text, generated node names aside
+            texts = [re.sub(r"#block\d+", "#block", r["hmp-block"]["return"])
+                     for r in (r1, r2)]
+            if texts[0] != texts[1]:
+                errors.append("hmp-block: %r vs QEMU's %r" % tuple(texts))
             # SeaBIOS reboots after a reset under QEMU: one more RESET.
             e2 = [e for e in e2 if e.get("data", {}).get("reason") !=
                   "guest-reset"]

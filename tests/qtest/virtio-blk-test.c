@@ -1075,7 +1075,9 @@ static char *qmp_line(int fd, const char *want)
         }
         if (c != '\n') {
             g_string_append_c(line, c);
-        } else if (strstr(line->str, want)) {
+        } else if (strstr(line->str, want) ||
+                   (!strcmp(want, "\"return\"") &&
+                    g_str_has_prefix(line->str, "{\"error\""))) {
             return g_string_free(line, FALSE);
         } else {
             g_string_truncate(line, 0);
@@ -1083,14 +1085,26 @@ static char *qmp_line(int fd, const char *want)
     }
 }
 
-static char *qmp_cmd(int fd, const char *cmd)
+/* Run @cmd with @args (a JSON object's text, or NULL); its reply line. */
+static char *qmp_cmd_args(int fd, const char *cmd, const char *args)
 {
-    g_autofree char *msg = g_strdup_printf("{\"execute\": \"%s\"}", cmd);
+    g_autofree char *msg = g_strdup_printf(
+        "{\"execute\": \"%s\"%s%s}", cmd, args ? ", \"arguments\": " : "",
+        args ? args : "");
 
     if (write(fd, msg, strlen(msg)) != (ssize_t)strlen(msg)) {
         qt_fail("QMP write: %s", g_strerror(errno));
     }
     return qmp_line(fd, "\"return\"");
+}
+
+/* The reply to @cmd; an "error" reply fails the test. */
+static char *qmp_cmd(int fd, const char *cmd)
+{
+    char *reply = qmp_cmd_args(fd, cmd, NULL);
+
+    QT_ASSERT(strstr(reply, "\"error\"") == NULL);
+    return reply;
 }
 
 /*
@@ -1109,7 +1123,6 @@ static void test_enospc_stop(const void *data)
     Blk b = { 0 };
     int qmp;
 
-    (void)data;
     blk_dir(&b);
     mount_tiny_fs(&b);
     ballast = g_build_filename(b.dir, "ballast", NULL);
@@ -1119,10 +1132,14 @@ static void test_enospc_stop(const void *data)
     }
     make_image(&b, (uint64_t)LEN * MAX_CHUNKS, 0);
     sock = g_build_filename(b.dir, "qmp.sock", NULL);
-    b.s = qt_start("-m %llu -qmp unix:%s,server=on,wait=off "
+    /* With an I/O thread the event starts there and goes out from the
+     * main loop. */
+    b.s = qt_start("-m %llu -qmp unix:%s,server=on,wait=off%s "
                    "-drive file=%s,format=raw,if=none,id=d0,werror=stop "
-                   "-device virtio-blk-pci,drive=d0,disable-legacy=on",
-                   (unsigned long long)(RAM_SIZE >> 20), sock, b.img);
+                   "-device virtio-blk-pci,drive=d0,disable-legacy=on%s",
+                   (unsigned long long)(RAM_SIZE >> 20), sock,
+                   data ? " -object iothread,id=io0" : "", b.img,
+                   data ? ",iothread=io0" : "");
     qt_alloc_init(&b.alloc, RAM_SIZE);
     blk_find(&b);
     blk_init(&b, BLK_FEATURES, 1);
@@ -1144,6 +1161,17 @@ static void test_enospc_stop(const void *data)
     }
     qt_note("request %u held by werror=stop", done);
     QT_ASSERT(done >= 2 && done < MAX_CHUNKS);
+    /* QEMU's BLOCK_IO_ERROR, its members in schema order. */
+    reply = qmp_line(qmp, "\"BLOCK_IO_ERROR\"");
+    QT_ASSERT(strstr(reply, "\"data\": {\"device\": \"d0\", "
+                     "\"node-name\": \"#block") != NULL);
+    QT_ASSERT(strstr(reply, "\"operation\": \"write\", \"action\": "
+                     "\"stop\", \"nospace\": true, \"reason\": "
+                     "\"No space left on device\"}") != NULL);
+    g_free(reply);
+    reply = qmp_cmd(qmp, "query-block");
+    QT_ASSERT(strstr(reply, "\"io-status\": \"nospace\"") != NULL);
+    g_free(reply);
     reply = qmp_cmd(qmp, "query-status");
     QT_ASSERT(strstr(reply, "\"io-error\"") != NULL);
     QT_ASSERT_EQ(qt_readb(b.s, r.status), 0xff);   /* not completed */
@@ -1154,6 +1182,80 @@ static void test_enospc_stop(const void *data)
     g_free(reply);
     reply = qmp_cmd(qmp, "query-status");
     QT_ASSERT(strstr(reply, "\"running\"") != NULL);
+    close(qmp);
+    blk_finish(&b);
+}
+
+/* The device's config_generation (virtio 1.x common configuration). */
+static uint8_t config_generation(Blk *b)
+{
+    return qt_readb(b->s, b->dev.common +
+                    offsetof(struct virtio_pci_common_cfg,
+                             config_generation));
+}
+
+static uint64_t file_size(const char *path)
+{
+    struct stat st;
+
+    QT_ASSERT_EQ(stat(path, &st), 0);
+    return (uint64_t)st.st_size;
+}
+
+/* block_resize over QMP, then what the driver sees of it. */
+static void resize_to(Blk *b, int qmp, uint64_t size)
+{
+    g_autofree char *args = g_strdup_printf(
+        "{\"device\": \"d0\", \"size\": %" PRIu64 "}", size);
+    g_autofree char *reply = NULL;
+    uint8_t gen = config_generation(b);
+
+    reply = qmp_cmd_args(qmp, "block_resize", args);
+    QT_ASSERT(strstr(reply, "{\"return\": {}}") != NULL);
+    QT_ASSERT(qvirtio_wait_config_msi(&b->dev, IO_TIMEOUT_MS));
+    QT_ASSERT(config_generation(b) != gen);
+    QT_ASSERT_EQ(qvirtio_cfg_readq(&b->dev, CFG(capacity)), size / SECTOR);
+    QT_ASSERT_EQ(file_size(b->img), size);
+}
+
+/*
+ * block_resize grows and shrinks the image, and the guest driver gets a
+ * configuration-change interrupt and reads the new capacity.
+ */
+static void test_resize(const void *data)
+{
+    uint8_t buf[SECTOR];
+    g_autofree char *sock = NULL, *reply = NULL;
+    Blk b = { 0 };
+    int qmp;
+
+    (void)data;
+    blk_dir(&b);
+    make_image(&b, IMG_SIZE, 3);
+    sock = g_build_filename(b.dir, "qmp.sock", NULL);
+    b.s = qt_start("-m %llu -qmp unix:%s,server=on,wait=off "
+                   "-drive file=%s,format=raw,if=none,id=d0 "
+                   "-device virtio-blk-pci,drive=d0,disable-legacy=on",
+                   (unsigned long long)(RAM_SIZE >> 20), sock, b.img);
+    qt_alloc_init(&b.alloc, RAM_SIZE);
+    blk_find(&b);
+    blk_init(&b, BLK_FEATURES, 1);
+    qmp = qmp_open(sock);
+    g_free(qmp_line(qmp, "QMP"));
+    g_free(qmp_cmd(qmp, "qmp_capabilities"));
+    QT_ASSERT_EQ(qvirtio_cfg_readq(&b.dev, CFG(capacity)), IMG_SIZE / SECTOR);
+    resize_to(&b, qmp, 2 * IMG_SIZE);
+    /* The grown tail reads back (as zeroes) where it failed before. */
+    blk_read_ok(&b, &b.dev.vq[0], IMG_SIZE / SECTOR, buf, sizeof(buf));
+    QT_ASSERT(all_zero(buf, sizeof(buf)));
+    resize_to(&b, qmp, IMG_SIZE / 2);
+    QT_ASSERT_EQ(blk_io(&b, &b.dev.vq[0], VIRTIO_BLK_T_IN, IMG_SIZE / SECTOR,
+                        guest_buf(&b, NULL, SECTOR), SECTOR, true),
+                 VIRTIO_BLK_S_IOERR);
+    reply = qmp_cmd_args(qmp, "block_resize",
+                         "{\"device\": \"nope\", \"size\": 512}");
+    QT_ASSERT(strstr(reply, "Cannot find device='nope' nor node-name=''"));
+    QT_ASSERT_EQ(file_size(b.img), IMG_SIZE / 2);
     close(qmp);
     blk_finish(&b);
 }
@@ -1543,7 +1645,13 @@ int main(int argc, char **argv)
                 no_tiny_fs ? no_tiny_fs :
                 "QEMU runs -S here (no qtest accelerator): no running VM "
                 "for werror=stop to pause");
+    qt_test_add("blk/enospc-stop-iothread", test_enospc_stop, "iothread",
+                no_tiny_fs ? SKIP_ALWAYS : QT_QVMM_ONLY,
+                no_tiny_fs ? no_tiny_fs :
+                "QEMU runs -S here (no qtest accelerator): no running VM "
+                "for werror=stop to pause");
     qt_test_add("blk/flush-kill", test_flush_kill, NULL, QT_BOTH, NULL);
+    qt_test_add("blk/resize", test_resize, NULL, QT_BOTH, NULL);
     add_hostile_cases();
     ret = qt_test_run(argc, argv);
     remove_live();

@@ -511,7 +511,7 @@ START_TEST(truncate_image)
     ck_assert_int_eq(blk_getlength(blk), 2 * IMG_SIZE);
     blk = open_drive("id=b,readonly=on,file.locking=off");
     ck_assert(!blk_truncate(blk, IMG_SIZE, &err));
-    ck_assert_str_eq(err->message, "Cannot resize a read-only image");
+    ck_assert_str_eq(err->message, "Image is read-only");
 }
 END_TEST
 
