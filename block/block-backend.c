@@ -250,7 +250,7 @@ const char *blk_get_serial(const BlockBackend *blk)
 
 int64_t blk_getlength(BlockBackend *blk)
 {
-    return blk->file->size;
+    return bfile_size(blk->file);
 }
 
 bool blk_is_read_only(const BlockBackend *blk)
@@ -519,7 +519,7 @@ static void write_done(void *opaque, int ret)
 static int check_probed_write(BlkReq *r)
 {
     uint8_t sector[512];
-    int64_t n = MIN(r->blk->file->size, (int64_t)sizeof(sector));
+    int64_t n = MIN(bfile_size(r->blk->file), (int64_t)sizeof(sector));
     int64_t pos = r->offset;
     int ret;
 
@@ -597,7 +597,7 @@ static int check_request(BlockBackend *blk, ReqType type, int64_t offset,
         return -EPERM;
     }
     if (offset < 0 || bytes < 0 || bytes > INT64_MAX - offset ||
-        offset + bytes > blk->file->size) {
+        offset + bytes > bfile_size(blk->file)) {
         return -EIO;
     }
     return 0;
@@ -840,7 +840,7 @@ static void node_info(const BlockBackend *blk, BlockNodeInfo *n)
         .drv = blk->drv, .filename = blk->file->filename,
         .ro = blk->read_only, .writeback = blk->wce,
         .direct = blk->file->direct, .no_flush = blk->no_flush,
-        .virtual_size = blk->file->size, .actual_size = -1,
+        .virtual_size = bfile_size(blk->file), .actual_size = -1,
     };
     if (fstat(blk->file->fd, &st) == 0) {
         n->actual_size = (int64_t)st.st_blocks * 512;

@@ -42,7 +42,7 @@ typedef struct BlockFile {
     BlockAioMode aio;
     uint32_t align;          /* offset/length alignment for O_DIRECT */
     uint32_t mem_align;      /* buffer alignment for O_DIRECT */
-    int64_t size;            /* cached length in bytes */
+    int64_t size;            /* cached length; bfile_size() to read */
     unsigned perm, unshared; /* lock bytes currently held */
     /* O_DIRECT writes in flight, and those waiting for an overlapping
      * read-modify-write to finish (block-backend.c) */
@@ -58,6 +58,12 @@ void bfile_unref(BlockFile *f);
 bool bfile_set_perm(BlockFile *f, unsigned perm, unsigned shared,
                     GError **errp);
 int bfile_truncate(BlockFile *f, int64_t size);
+/* The length, read atomically: block_resize (main thread) changes it
+ * while devices in I/O threads check requests against it. */
+static inline int64_t bfile_size(const BlockFile *f)
+{
+    return __atomic_load_n(&f->size, __ATOMIC_ACQUIRE);
+}
 bool bfile_iov_aligned(const BlockFile *f, int64_t offset,
                        const struct iovec *iov, int iovcnt);
 

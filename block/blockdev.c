@@ -112,7 +112,7 @@ static bool probe_format(BlockFile *f, bool *probed, GError **errp)
 
     if (f->direct) {
         int ret = bfile_preadv(f, 0, &(struct iovec){ buf, sizeof(buf) }, 1);
-        n = ret < 0 ? ret : (ssize_t)MIN(f->size, (int64_t)sizeof(buf));
+        n = ret < 0 ? ret : (ssize_t)MIN(bfile_size(f), (int64_t)sizeof(buf));
     }
     if (n < 0) {
         error_setg_errno(errp, errno, "Could not read image for determining "

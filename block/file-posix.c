@@ -243,7 +243,7 @@ int bfile_truncate(BlockFile *f, int64_t size)
     if (len < 0) {
         return (int)len;
     }
-    f->size = len;
+    __atomic_store_n(&f->size, len, __ATOMIC_RELEASE);
     return 0;
 }
 
