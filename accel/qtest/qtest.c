@@ -278,11 +278,6 @@ static void qtest_mem_write(uint64_t addr, unsigned size, uint64_t val)
     io_dispatch_write(AS_MMIO, addr, size, val);
 }
 
-void qtest_msi_write(uint64_t addr, uint32_t data)
-{
-    qtest_mem_write(addr, 4, data);
-}
-
 /* ---- commands ---- */
 
 typedef struct QTestCmd QTestCmd;

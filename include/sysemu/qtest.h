@@ -41,11 +41,4 @@ void qtest_server_feed(const uint8_t *buf, size_t len, GString *out);
 /* Forget partial input, the IRQ intercept and the IRQ levels seen. */
 void qtest_server_reset(void);
 
-/*
- * An MSI or MSI-X message under qtest: a 32-bit little-endian store at
- * @addr, into guest RAM when it is RAM (libqos points the vector at a
- * buffer and polls it), else to MMIO.  For the PCI layer to call.
- */
-void qtest_msi_write(uint64_t addr, uint32_t data);
-
 #endif
