@@ -346,6 +346,7 @@ static VirtIOBlockReq *parse_req(VirtIOBlock *s, unsigned q,
 {
     struct virtio_blk_outhdr hdr;
     VirtIOBlockReq *r;
+    uint32_t type;
     bool in_data;
     const struct iovec *src;
     unsigned cnt;
@@ -358,18 +359,20 @@ static VirtIOBlockReq *parse_req(VirtIOBlock *s, unsigned q,
         return NULL;
     }
     iov_to_buf(e->out_sg, e->out_num, 0, &hdr, sizeof(hdr));
-    r = g_malloc0(sizeof(*r) + sizeof(struct iovec) * MAX_SEGS);
-    r->s = s;
-    r->q = q;
-    r->elem = e;
-    r->type = le32toh(hdr.type) & ~VIRTIO_BLK_T_BARRIER;
-    r->sector = le64toh(hdr.sector);
-    in_data = r->type == VIRTIO_BLK_T_IN || r->type == VIRTIO_BLK_T_GET_ID;
+    type = le32toh(hdr.type) & ~VIRTIO_BLK_T_BARRIER;
+    in_data = type == VIRTIO_BLK_T_IN || type == VIRTIO_BLK_T_GET_ID;
     src = in_data ? e->in_sg : e->out_sg;
     cnt = in_data ? e->in_num : e->out_num;
     off = in_data ? 0 : sizeof(hdr);
     len = in_data ? e->in_len - 1 : e->out_len - sizeof(hdr);
-    n = iov_slice(src, cnt, off, len, r->iov, MAX_SEGS);
+    /* A slice of the chain's buffers needs at most as many entries. */
+    r = g_malloc0(sizeof(*r) + sizeof(struct iovec) * cnt);
+    r->s = s;
+    r->q = q;
+    r->elem = e;
+    r->type = type;
+    r->sector = le64toh(hdr.sector);
+    n = iov_slice(src, cnt, off, len, r->iov, cnt);
     r->niov = n < 0 ? 0 : n;
     if (n < 0) {
         r->type = UINT32_MAX;    /* answered IOERR below */
