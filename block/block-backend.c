@@ -160,11 +160,6 @@ BlockBackend *blk_by_name(const char *name)
     return NULL;
 }
 
-const char *blk_name(const BlockBackend *blk)
-{
-    return blk->name;
-}
-
 /*
  * The locks on a file are the union over its users, as QEMU computes
  * them: an attached device reads (and writes unless read-only) and lets

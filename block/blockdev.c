@@ -481,11 +481,6 @@ static bool drive_open(const QOpts *opts, const char *arg, GError **errp)
     return true;
 }
 
-bool drive_new(const QOpts *opts, GError **errp)
-{
-    return drive_open(opts, NULL, errp);
-}
-
 bool drive_add(const char *optarg, GError **errp)
 {
     g_autoptr(QOpts) opts = qopts_parse(optarg, NULL, errp);

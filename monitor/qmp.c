@@ -66,11 +66,6 @@ static QmpCommand *find_command(const char *name)
     return NULL;
 }
 
-bool qmp_command_exists(const char *name)
-{
-    return find_command(name) != NULL;
-}
-
 JsonNode *qmp_command_list(void)
 {
     JsonArray *arr = json_array_new();

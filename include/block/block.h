@@ -58,14 +58,13 @@ typedef enum BlockErrorAction {
 #define BDRV_REQ_MAY_UNMAP  0x2 /* zeroes may be written as a hole */
 
 /*
- * Command line.  drive_new() takes one -drive's options (already split);
- * blockdev_new() one -blockdev argument (keyval or JSON).  Both open the
+ * Command line.  drive_add() takes one -drive argument (error locations
+ * then name it), blockdev_new() one -blockdev argument (keyval or JSON).
+ * Both open the
  * image now (so lock and permission errors come at start-up) and report
  * QEMU's texts.  drive_create_devices() then creates the devices that
  * if=virtio drives imply, after the machine; the rest wait for -device.
  */
-bool drive_new(const QOpts *opts, GError **errp);
-/* drive_new() on one -drive argument, which error locations then name. */
 bool drive_add(const char *optarg, GError **errp);
 bool blockdev_new(const char *optarg, GError **errp);
 bool drive_create_devices(GError **errp);
@@ -74,7 +73,6 @@ void blk_close_all(void);
 
 /* By -drive id / -blockdev node-name; NULL if none. */
 BlockBackend *blk_by_name(const char *name);
-const char *blk_name(const BlockBackend *blk);
 /*
  * Claim @blk for @dev; fails if another device has it, with QEMU's
  * "Drive 'ID' is already in use by another device"-style text.

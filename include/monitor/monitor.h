@@ -42,7 +42,6 @@ typedef JsonNode *QmpCommandFunc(JsonObject *args, GError **errp);
 /* @args ends with a { NULL } entry; NULL for a command without any. */
 void qmp_register_command(const char *name, QmpCommandFunc *fn,
                           const QmpArg *args);
-bool qmp_command_exists(const char *name);
 
 /*
  * Send event @name to every monitor past capabilities negotiation, with

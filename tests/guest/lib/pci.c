@@ -158,7 +158,7 @@ static bool bar_probe(const struct pci_dev *d, unsigned bar, bool *is64,
     }
     mask = (uint64_t)szhi << 32 | (szlo & ~0xfu);
     if (!(mask & ~0xfull)) {
-        printf("pci: BAR %u is not implemented\n", bar);
+        printf("pci: BAR %u sizes to 0: the device has no such BAR\n", bar);
         return false;
     }
     *size = ~mask + 1;
