@@ -1,0 +1,309 @@
+/*
+ * The network client core: peers, delivery with flow control, link
+ * state, vnet-header forwarding and the default MAC series.  The rules
+ * are described in include/net/net.h.
+ */
+#include "net/net.h"
+#include "qemu/error-report.h"
+#include "qemu/iov.h"
+
+static GList *net_clients;         /* of NetClientState*, creation order */
+
+NetClientState *qemu_new_net_client(const NetClientInfo *info,
+                                    NetClientState *peer, const char *model,
+                                    const char *name)
+{
+    NetClientState *nc;
+
+    g_assert(info->size >= sizeof(NetClientState) && info->receive_iov);
+    nc = g_malloc0(info->size);
+    nc->info = info;
+    nc->model = g_strdup(model);
+    nc->name = g_strdup(name);
+    nc->queues = 1;
+    if (peer) {
+        g_assert(!peer->peer);
+        nc->peer = peer;
+        peer->peer = nc;
+    }
+    net_clients = g_list_append(net_clients, nc);
+    return nc;
+}
+
+void qemu_del_net_client(NetClientState *nc)
+{
+    if (nc->peer) {
+        nc->peer->peer = NULL;
+        nc->peer = NULL;
+    }
+    if (nc->info->cleanup) {
+        nc->info->cleanup(nc);
+    }
+    net_clients = g_list_remove(net_clients, nc);
+    g_free(nc->model);
+    g_free(nc->name);
+    g_free(nc);
+}
+
+void net_cleanup(void)
+{
+    /* NICs belong to their devices; backends go here. */
+    GList *l = net_clients;
+
+    while (l) {
+        NetClientState *nc = l->data;
+
+        l = l->next;
+        if (nc->info->type != NET_CLIENT_DRIVER_NIC) {
+            qemu_del_net_client(nc);
+        }
+    }
+}
+
+void qemu_foreach_net_client(void (*fn)(NetClientState *nc, void *opaque),
+                             void *opaque)
+{
+    for (GList *l = net_clients; l; l = l->next) {
+        fn(l->data, opaque);
+    }
+}
+
+unsigned qemu_find_netdev_queues(const char *id, NetClientState **ncs,
+                                 unsigned max)
+{
+    unsigned n = 0;
+
+    for (GList *l = net_clients; l; l = l->next) {
+        NetClientState *nc = l->data;
+
+        if (nc->is_netdev && !strcmp(nc->name, id)) {
+            if (nc->queue_index < max) {
+                ncs[nc->queue_index] = nc;
+            }
+            n++;
+        }
+    }
+    return n;
+}
+
+bool qemu_net_claim_netdev(const char *id, const char *dev_type,
+                           NetClientState **peers, unsigned *nqueues,
+                           GError **errp)
+{
+    unsigned n = qemu_find_netdev_queues(id, peers, MAX_QUEUE_NUM);
+
+    if (!n) {
+        error_setg(errp, "Property '%s.netdev' can't find value '%s'",
+                   dev_type, id);
+        return false;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        if (peers[i]->peer) {
+            error_setg(errp, "Property '%s.netdev' can't take value '%s', "
+                       "it's in use", dev_type, id);
+            return false;
+        }
+    }
+    *nqueues = n;
+    return true;
+}
+
+/* ---- delivery ---- */
+
+bool qemu_can_send_packet(NetClientState *sender)
+{
+    NetClientState *peer = sender->peer;
+
+    if (!peer || sender->link_down || peer->link_down) {
+        return true;               /* the frame will be dropped */
+    }
+    return !peer->info->can_receive || peer->info->can_receive(peer);
+}
+
+ssize_t qemu_sendv_packet(NetClientState *sender, const struct iovec *iov,
+                          int iovcnt)
+{
+    NetClientState *peer = sender->peer;
+    size_t size = iov_size(iov, iovcnt);
+
+    /* No peer or no link: the frame is lost, as on a pulled cable. */
+    if (!peer || sender->link_down || peer->link_down) {
+        return size;
+    }
+    return peer->info->receive_iov(peer, iov, iovcnt);
+}
+
+ssize_t qemu_send_packet(NetClientState *sender, const void *buf,
+                         size_t size)
+{
+    struct iovec iov = { .iov_base = (void *)buf, .iov_len = size };
+
+    return qemu_sendv_packet(sender, &iov, 1);
+}
+
+void qemu_flush_queued_packets(NetClientState *receiver)
+{
+    NetClientState *peer = receiver->peer;
+
+    if (peer && peer->info->peer_ready) {
+        peer->info->peer_ready(peer);
+    }
+}
+
+/* ---- vnet header ---- */
+
+bool qemu_has_vnet_hdr(NetClientState *nc)
+{
+    return nc && nc->info->has_vnet_hdr && nc->info->has_vnet_hdr(nc);
+}
+
+bool qemu_has_vnet_hdr_len(NetClientState *nc, int len)
+{
+    return nc && nc->info->has_vnet_hdr_len &&
+           nc->info->has_vnet_hdr_len(nc, len);
+}
+
+void qemu_set_vnet_hdr_len(NetClientState *nc, int len)
+{
+    if (nc && nc->info->set_vnet_hdr_len) {
+        nc->info->set_vnet_hdr_len(nc, len);
+    }
+}
+
+bool qemu_has_ufo(NetClientState *nc)
+{
+    return nc && nc->info->has_ufo && nc->info->has_ufo(nc);
+}
+
+void qemu_set_offload(NetClientState *nc, int csum, int tso4, int tso6,
+                      int ecn, int ufo)
+{
+    if (nc && nc->info->set_offload) {
+        nc->info->set_offload(nc, csum, tso4, tso6, ecn, ufo);
+    }
+}
+
+VhostNet *qemu_get_vhost_net(NetClientState *nc)
+{
+    return nc && nc->info->get_vhost_net ? nc->info->get_vhost_net(nc)
+                                         : NULL;
+}
+
+/* ---- link state ---- */
+
+bool qemu_set_link(const char *name, bool up, GError **errp)
+{
+    GPtrArray *hit = g_ptr_array_new();
+
+    for (GList *l = net_clients; l; l = l->next) {
+        NetClientState *nc = l->data;
+
+        if (!strcmp(nc->name, name)) {
+            g_ptr_array_add(hit, nc);
+        }
+    }
+    if (!hit->len) {
+        g_ptr_array_free(hit, TRUE);
+        g_set_error(errp, QVMM_ERROR, QVMM_ERROR_DEVICE_NOT_FOUND,
+                    "Device '%s' not found", name);
+        return false;
+    }
+    for (guint i = 0; i < hit->len; i++) {
+        NetClientState *nc = g_ptr_array_index(hit, i);
+
+        nc->link_down = !up;
+        if (nc->info->link_status_changed) {
+            nc->info->link_status_changed(nc);
+        }
+        /*
+         * A NIC's peer follows it, as in QEMU, so the backend stops
+         * reading; a backend's link does not change the NIC's own state
+         * (the guest sees the NIC's link).
+         */
+        if (nc->peer && nc->info->type == NET_CLIENT_DRIVER_NIC) {
+            nc->peer->link_down = !up;
+            if (nc->peer->info->link_status_changed) {
+                nc->peer->info->link_status_changed(nc->peer);
+            }
+        }
+    }
+    g_ptr_array_free(hit, TRUE);
+    return true;
+}
+
+/* ---- MAC addresses ---- */
+
+bool net_parse_macaddr(uint8_t mac[6], const char *str)
+{
+    for (int i = 0; i < 6; i++) {
+        char *end;
+        unsigned long v;
+
+        if (!g_ascii_isxdigit(str[0])) {
+            return false;
+        }
+        v = strtoul(str, &end, 16);
+        if (v > 0xff || end - str > 2 ||
+            (i < 5 ? (*end != ':' && *end != '-') : *end != '\0')) {
+            return false;
+        }
+        mac[i] = v;
+        str = end + (i < 5);
+    }
+    return true;
+}
+
+/* Which of the 256 default addresses (last byte 0x56 + i) are taken. */
+static uint8_t mac_table[256];
+
+static int mac_table_index(const uint8_t mac[6])
+{
+    static const uint8_t base[5] = { 0x52, 0x54, 0x00, 0x12, 0x34 };
+
+    if (memcmp(mac, base, sizeof(base))) {
+        return -1;
+    }
+    return (uint8_t)(mac[5] - 0x56);
+}
+
+void qemu_macaddr_default_if_unset(uint8_t mac[6], bool given)
+{
+    int index;
+
+    if (given) {
+        index = mac_table_index(mac);
+        if (index >= 0) {
+            mac_table[index]++;
+        }
+        return;
+    }
+    for (index = 0; index < 256 && mac_table[index]; index++) {
+    }
+    if (index == 256) {
+        index = 0;                 /* QEMU wraps around too */
+    }
+    mac_table[index]++;
+    mac[0] = 0x52;
+    mac[1] = 0x54;
+    mac[2] = 0x00;
+    mac[3] = 0x12;
+    mac[4] = 0x34;
+    mac[5] = 0x56 + index;
+}
+
+/* ---- backend types ---- */
+
+static GHashTable *netdev_types;   /* type name -> NetdevInitFunc */
+
+void netdev_register_type(const char *type, NetdevInitFunc init)
+{
+    if (!netdev_types) {
+        netdev_types = g_hash_table_new(g_str_hash, g_str_equal);
+    }
+    g_hash_table_insert(netdev_types, (gpointer)type, (gpointer)init);
+}
+
+NetdevInitFunc netdev_find_type(const char *type)
+{
+    return netdev_types ? g_hash_table_lookup(netdev_types, type) : NULL;
+}
