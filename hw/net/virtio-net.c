@@ -945,8 +945,12 @@ static bool virtio_net_realize(DeviceState *dev, GError **errp)
     for (unsigned q = 0; q < nq; q++) {
         VirtIOPCIQueue *pq = &n->proxy.queues[q];
 
+        /* As QEMU, tx_queue_size is checked but only vhost-user (which
+         * qvmm has not) gets more than the default. */
         pq->max_size = q == nq - 1 ? VIRTIO_NET_CTRL_QUEUE_SIZE :
-                       q & 1 ? n->tx_queue_size : n->rx_queue_size;
+                       q & 1 ? MIN(n->tx_queue_size,
+                                   VIRTIO_NET_QUEUE_SIZE_DEF) :
+                       n->rx_queue_size;
         pq->size = pq->max_size;
     }
     make_nics(n, peers);
