@@ -842,6 +842,28 @@ static bool check_queue_size(const char *name, uint16_t v, const char *end,
     return true;
 }
 
+/* Boot order is for firmware, which qvmm has not: only checked. */
+static bool check_bootindex(const char *v, GError **errp)
+{
+    long long i;
+    char *end;
+
+    if (!v) {
+        return true;
+    }
+    errno = 0;
+    i = strtoll(v, &end, 0);
+    if (!*v || *end) {
+        error_setg(errp, "Parameter 'bootindex' expects integer");
+        return false;
+    }
+    if (errno || i < INT32_MIN || i > INT32_MAX) {
+        error_setg(errp, "Parameter 'bootindex' expects int32_t");
+        return false;
+    }
+    return true;
+}
+
 static bool set_mac(VirtIONet *n, GError **errp)
 {
     if (n->mac_prop && !net_parse_macaddr(n->perm_mac, n->mac_prop)) {
@@ -924,7 +946,8 @@ static bool virtio_net_realize(DeviceState *dev, GError **errp)
     NetClientState *peers[MAX_QUEUE_NUM];
     unsigned nq;
 
-    if (!check_queue_size("rx_queue_size", n->rx_queue_size, ".", errp) ||
+    if (!check_bootindex(n->bootindex, errp) ||
+        !check_queue_size("rx_queue_size", n->rx_queue_size, ".", errp) ||
         !check_queue_size("tx_queue_size", n->tx_queue_size, "", errp) ||
         !set_mac(n, errp) || !claim_backend(n, peers, errp)) {
         return false;
@@ -1002,6 +1025,7 @@ static const Property virtio_net_props[] = {
     DEFINE_PROP("tx_queue_size", PROP_UINT16, VirtIONet, tx_queue_size,
                 "256"),
     DEFINE_PROP("host_mtu", PROP_UINT16, VirtIONet, host_mtu, "0"),
+    DEFINE_PROP("bootindex", PROP_STRING, VirtIONet, bootindex, NULL),
     NET_FEATURE_PROP("csum", f_csum),
     NET_FEATURE_PROP("guest_csum", f_guest_csum),
     NET_FEATURE_PROP("guest_tso4", f_guest_tso4),

@@ -1415,6 +1415,8 @@ static const BadProp bad_props[] = {
     { "host_mtu=70000", "Parameter 'host_mtu' expects uint16_t" },
     { "vectors=x", "Parameter 'vectors' expects integer" },
     { "iothread=io0", "Property 'virtio-net-pci.iothread' not found" },
+    { "bootindex=x", "Parameter 'bootindex' expects integer" },
+    { "bootindex=99999999999", "Parameter 'bootindex' expects int32_t" },
 };
 
 /* Run the VMM with @extra; its stderr and exit code. */

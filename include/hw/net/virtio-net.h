@@ -66,6 +66,7 @@ struct VirtIONet {
     uint16_t rx_queue_size;
     uint16_t tx_queue_size;
     uint16_t host_mtu;
+    char *bootindex;                /* checked; no firmware to tell */
     bool f_csum, f_guest_csum;
     bool f_guest_tso4, f_guest_tso6, f_guest_ecn, f_guest_ufo;
     bool f_host_tso4, f_host_tso6, f_host_ecn, f_host_ufo;
