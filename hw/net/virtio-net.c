@@ -473,6 +473,12 @@ static const NetClientInfo virtio_net_nic_info = {
 
 /* ---- control queue ---- */
 
+/*
+ * Payload lengths are checked as QEMU checks them: a command's value must
+ * be there, trailing bytes are ignored, except for the MAC commands,
+ * whose size must match exactly.
+ */
+
 /* A command's payload: the out bytes after its class/command header. */
 typedef struct CtrlData {
     const struct iovec *iov;
@@ -504,7 +510,7 @@ static uint8_t ctrl_rx(VirtIONet *n, uint8_t cmd, CtrlData *d)
     };
     uint8_t on;
 
-    if (cmd >= G_N_ELEMENTS(flags) || d->len != 1 ||
+    if (cmd >= G_N_ELEMENTS(flags) || d->len < 1 ||
         (cmd > VIRTIO_NET_CTRL_RX_ALLMULTI &&
          !virtio_has_feature(&n->proxy, VIRTIO_NET_F_CTRL_RX_EXTRA))) {
         return VIRTIO_NET_ERR;
@@ -572,7 +578,7 @@ static uint8_t ctrl_vlan(VirtIONet *n, uint8_t cmd, CtrlData *d)
     uint16_t vid;
 
     if (!virtio_has_feature(&n->proxy, VIRTIO_NET_F_CTRL_VLAN) ||
-        d->len != sizeof(vid) || cmd > VIRTIO_NET_CTRL_VLAN_DEL) {
+        d->len < sizeof(vid) || cmd > VIRTIO_NET_CTRL_VLAN_DEL) {
         return VIRTIO_NET_ERR;
     }
     ctrl_read(d, &vid, sizeof(vid));
@@ -593,7 +599,7 @@ static uint8_t ctrl_mq(VirtIONet *n, uint8_t cmd, CtrlData *d)
     uint16_t pairs;
 
     if (!virtio_has_feature(&n->proxy, VIRTIO_NET_F_MQ) ||
-        cmd != VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET || d->len != sizeof(pairs)) {
+        cmd != VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET || d->len < sizeof(pairs)) {
         return VIRTIO_NET_ERR;
     }
     ctrl_read(d, &pairs, sizeof(pairs));
@@ -626,7 +632,7 @@ static uint8_t ctrl_offloads(VirtIONet *n, uint8_t cmd, CtrlData *d)
     uint64_t o;
 
     if (!virtio_has_feature(&n->proxy, VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) ||
-        cmd != VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET || d->len != sizeof(o)) {
+        cmd != VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET || d->len < sizeof(o)) {
         return VIRTIO_NET_ERR;
     }
     ctrl_read(d, &o, sizeof(o));

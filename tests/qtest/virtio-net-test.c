@@ -1066,7 +1066,10 @@ static void test_ctrl_errors(const void *data)
     QT_ASSERT_EQ(ctrl_cmd(&n, VIRTIO_NET_CTRL_RX, 99, two, 1),
                  VIRTIO_NET_ERR);
     QT_ASSERT_EQ(ctrl_cmd(&n, VIRTIO_NET_CTRL_RX,
-                          VIRTIO_NET_CTRL_RX_PROMISC, two, 2),
+                          VIRTIO_NET_CTRL_RX_PROMISC, NULL, 0),
+                 VIRTIO_NET_ERR);
+    QT_ASSERT_EQ(ctrl_cmd(&n, VIRTIO_NET_CTRL_VLAN,
+                          VIRTIO_NET_CTRL_VLAN_ADD, two, 1),
                  VIRTIO_NET_ERR);
     QT_ASSERT_EQ(ctrl_cmd(&n, VIRTIO_NET_CTRL_MAC,
                           VIRTIO_NET_CTRL_MAC_TABLE_SET, &huge, 4),
