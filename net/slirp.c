@@ -605,9 +605,14 @@ static bool guestfwd_target(SlirpState *s, GuestFwd *fwd, const char *rule,
         }
         return true;
     }
-    fwd->chr = qemu_chr_new_legacy(label, target, &err);
+    /* "none" means "no device" to -serial only; QEMU refuses it here. */
+    if (strcmp(target, "none")) {
+        fwd->chr = qemu_chr_new_legacy(label, target, &err);
+    }
     if (!fwd->chr) {
-        if (err && *err->message) {
+        if (!err) {
+            error_report("'%s' is not a valid char driver", target);
+        } else if (*err->message) {
             error_report("%s", err->message);
         }
         g_clear_error(&err);
