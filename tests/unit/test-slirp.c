@@ -17,10 +17,12 @@
 #include <arpa/inet.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include "net/net.h"
 #include "net/slirp.h"
 #include "qemu/error-report.h"
 #include "qemu/main-loop.h"
+#include "capture.h"
 
 static const uint8_t guest_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 static const uint8_t bcast_mac[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
@@ -551,6 +553,24 @@ START_TEST(dhcp_hostname_and_domain)
 }
 END_TEST
 
+/* restrict=on: DHCP still answers, but names no gateway and no DNS. */
+START_TEST(dhcp_restricted)
+{
+    FakeNic *nic = user_with_nic("restrict=on");
+    g_autoptr(GByteArray) f = NULL;
+    const uint8_t *opt;
+
+    guest_send(nic, dhcp_discover(11));
+    f = pump_until(nic, is_dhcp_reply, NULL, 2000);
+    ck_assert_ptr_nonnull(f);
+    opt = dhcp_option(f->data, f->len, 53);
+    ck_assert(opt && opt[1] == 2);
+    ck_assert_ptr_null(dhcp_option(f->data, f->len, 3));
+    ck_assert_ptr_null(dhcp_option(f->data, f->len, 6));
+    net_cleanup();
+}
+END_TEST
+
 /* A frame in three pieces reaches slirp whole. */
 START_TEST(dhcp_split_frame)
 {
@@ -1062,6 +1082,50 @@ START_TEST(tftp_read)
 }
 END_TEST
 
+/* The TCP payload of @f, or NULL (and 0) if it carries none. */
+static const uint8_t *tcp_payload(GByteArray *f, size_t *len)
+{
+    size_t l4len;
+    const uint8_t *tcp = l4_of(f->data, f->len, IPPROTO_TCP, &l4len);
+    size_t off = (tcp[12] >> 4) * 4;
+
+    *len = l4len > off ? l4len - off : 0;
+    return *len ? tcp + off : NULL;
+}
+
+/* The next segment to the guest's port that carries data. */
+static GByteArray *next_data(FakeNic *nic, uint16_t port)
+{
+    TcpMatch data = { "10.0.2.15", port, TCP_ACK, TCP_SYN | TCP_ACK };
+
+    for (int i = 0; i < 20; i++) {
+        GByteArray *d = pump_until(nic, is_tcp, &data, 3000);
+        size_t len;
+
+        if (!d || tcp_payload(d, &len)) {
+            return d;
+        }
+        g_byte_array_unref(d);
+    }
+    return NULL;
+}
+
+static bool recv_pumped(int fd, char *buf, size_t want)
+{
+    size_t got = 0;
+
+    for (int i = 0; i < 3000 && got < want; i++) {
+        ssize_t r = recv(fd, buf + got, want - got, MSG_DONTWAIT);
+
+        if (r > 0) {
+            got += r;
+        }
+        g_main_context_iteration(NULL, FALSE);
+        g_usleep(1000);
+    }
+    return got == want;
+}
+
 /* The guest connects to 10.0.2.100:1234 and reads the command's output. */
 START_TEST(guestfwd_cmd)
 {
@@ -1069,11 +1133,9 @@ START_TEST(guestfwd_cmd)
         "restrict=on,guestfwd=tcp:10.0.2.100:1234-cmd:echo hello");
     TcpMatch synack = { "10.0.2.15", 40001, TCP_SYN | TCP_ACK,
                         TCP_SYN | TCP_ACK };
-    TcpMatch data = { "10.0.2.15", 40001, TCP_ACK, TCP_SYN | TCP_ACK };
-    g_autoptr(GByteArray) f = NULL;
-    GByteArray *d = NULL;
-    const uint8_t *tcp;
-    size_t l4len;
+    g_autoptr(GByteArray) f = NULL, d = NULL;
+    const uint8_t *tcp, *payload;
+    size_t l4len, len;
     uint32_t seq;
 
     guest_send(nic, tcp_frame("10.0.2.15", 40001, "10.0.2.100", 1234, 500,
@@ -1084,22 +1146,90 @@ START_TEST(guestfwd_cmd)
     seq = get32(tcp + 4) + 1;
     guest_send(nic, tcp_frame("10.0.2.15", 40001, "10.0.2.100", 1234, 501,
                               seq, TCP_ACK, NULL));
-    /* Segments with data: skip bare ACKs. */
-    for (int i = 0; i < 20; i++) {
-        d = pump_until(nic, is_tcp, &data, 3000);
-        ck_assert_ptr_nonnull(d);
-        tcp = l4_of(d->data, d->len, IPPROTO_TCP, &l4len);
-        if (l4len > (size_t)(tcp[12] >> 4) * 4) {
-            break;
-        }
-        g_byte_array_unref(d);
-        d = NULL;
-    }
-    ck_assert_ptr_nonnull(d);
-    ck_assert_uint_eq(l4len - (tcp[12] >> 4) * 4, 6);
-    ck_assert_mem_eq(tcp + (tcp[12] >> 4) * 4, "hello\n", 6);
-    g_byte_array_unref(d);
+    d = next_data(nic, 40001);
+    ck_assert_msg(d != NULL, "no output from the command");
+    payload = tcp_payload(d, &len);
+    ck_assert_uint_eq(len, 6);
+    ck_assert_mem_eq(payload, "hello\n", 6);
     net_cleanup();
+}
+END_TEST
+
+/* guestfwd to a chardev: bytes both ways between guest and socket. */
+START_TEST(guestfwd_chardev)
+{
+    g_autofree char *dir = g_dir_make_tmp("qvmm-gfwd-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "sock", NULL);
+    g_autofree char *opts = g_strdup_printf(
+        "guestfwd=tcp:10.0.2.100:1234-unix:%s", path);
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    TcpMatch synack = { "10.0.2.15", 40002, TCP_SYN | TCP_ACK,
+                        TCP_SYN | TCP_ACK };
+    g_autoptr(GByteArray) f = NULL, d = NULL;
+    int lfd = socket(AF_UNIX, SOCK_STREAM, 0), cfd;
+    const uint8_t *tcp, *payload;
+    size_t l4len, len;
+    uint32_t seq;
+    char buf[4];
+    FakeNic *nic;
+
+    g_strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
+    ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+    ck_assert_int_eq(listen(lfd, 1), 0);
+    nic = user_with_nic(opts);
+    cfd = accept(lfd, NULL, NULL);
+    ck_assert_int_ge(cfd, 0);
+
+    guest_send(nic, tcp_frame("10.0.2.15", 40002, "10.0.2.100", 1234, 700,
+                              0, TCP_SYN, NULL));
+    f = pump_until(nic, is_tcp, &synack, 3000);
+    ck_assert_msg(f != NULL, "no SYN-ACK from the guestfwd address");
+    tcp = l4_of(f->data, f->len, IPPROTO_TCP, &l4len);
+    seq = get32(tcp + 4) + 1;
+    guest_send(nic, tcp_frame("10.0.2.15", 40002, "10.0.2.100", 1234, 701,
+                              seq, TCP_ACK, NULL));
+    guest_send(nic, tcp_frame("10.0.2.15", 40002, "10.0.2.100", 1234, 701,
+                              seq, TCP_ACK | 0x08, "ping"));
+    ck_assert_msg(recv_pumped(cfd, buf, 4), "guest bytes did not arrive");
+    ck_assert_mem_eq(buf, "ping", 4);
+
+    ck_assert_int_eq(send(cfd, "pong", 4, 0), 4);
+    d = next_data(nic, 40002);
+    ck_assert_msg(d != NULL, "chardev bytes did not reach the guest");
+    payload = tcp_payload(d, &len);
+    ck_assert_uint_eq(len, 4);
+    ck_assert_mem_eq(payload, "pong", 4);
+    net_cleanup();
+    close(cfd);
+    close(lfd);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
+/* As QEMU: the chardev's own complaint, then the rule's. */
+START_TEST(guestfwd_bad_chardev)
+{
+    GError *err = NULL;
+    g_autofree char *out = NULL;
+    NetClientState *nc;
+
+    capture_start();
+    ck_assert(!user_try("guestfwd=tcp:10.0.2.100:1234-foo", &err));
+    out = capture_end();
+    ck_assert_str_eq(out, "qvmm: 'foo' is not a valid char driver\n");
+    ck_assert_str_eq(err->message, "Could not open guest forwarding device "
+                     "'guestfwd.tcp.1234'");
+    g_clear_error(&err);
+    g_free(out);
+    capture_start();
+    ck_assert(!user_try("guestfwd=tcp:10.0.2.100:1234-none", &err));
+    out = capture_end();
+    ck_assert_str_eq(out, "qvmm: 'none' is not a valid char driver\n");
+    ck_assert_str_eq(err->message, "Could not open guest forwarding device "
+                     "'guestfwd.tcp.1234'");
+    g_clear_error(&err);
+    ck_assert_uint_eq(qemu_find_netdev_queues("u0", &nc, 1), 0);
 }
 END_TEST
 
@@ -1150,6 +1280,7 @@ static Suite *slirp_suite(void)
     tcase_add_test(tc, dhcp_offer_default);
     tcase_add_test(tc, dhcp_offer_changed);
     tcase_add_test(tc, dhcp_hostname_and_domain);
+    tcase_add_test(tc, dhcp_restricted);
     tcase_add_test(tc, dhcp_split_frame);
     tcase_add_test(tc, full_nic_drops);
     tcase_add_test(tc, arp_gateway);
@@ -1165,6 +1296,8 @@ static Suite *slirp_suite(void)
     tcase_add_test(tc, option_tftp_server_name);
     tcase_add_test(tc, tftp_read);
     tcase_add_test(tc, guestfwd_cmd);
+    tcase_add_test(tc, guestfwd_chardev);
+    tcase_add_test(tc, guestfwd_bad_chardev);
     tcase_add_test(tc, hostile_frames);
     suite_add_tcase(s, tc);
     return s;
