@@ -1002,8 +1002,10 @@ static const char *const good_opts[] = {
     "net=192.168.1.0", "hostfwd=tcp::0-:22", "hostfwd=:127.0.0.1:0-:22",
     "hostfwd=tcp::0x0-10.0.2.16:22,hostfwd=udp::0-:1",
     "hostfwd=tcp::-1.2.3.4:22", "ipv6-net=fec0::", "ipv6-net=fd00:1::/48",
-    "ipv6-prefixlen=0", "ipv6-prefix=fd00::,ipv6-prefixlen=64,"
-    "ipv6-host=fd00::2,ipv6-dns=fd00::3", "dnssearch=a.com,dnssearch=b.org",
+    "ipv6-prefixlen=0",
+    ("ipv6-prefix=fd00::,ipv6-prefixlen=64,ipv6-host=fd00::2,"
+     "ipv6-dns=fd00::3"),
+    "dnssearch=a.com,dnssearch=b.org",
     "tftp=/nonexistent,bootfile=pxelinux.0",
     "smbserver=10.0.2.4", "guestfwd=tcp:10.0.2.100:1234-cmd:cat",
     "guestfwd=:10.0.2.100:1234-null",
