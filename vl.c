@@ -1139,14 +1139,15 @@ static G_NORETURN void fatal_netdev(GError *err)
     exit(1);
 }
 
-static void add_netdev(QOpts *opts, bool json)
+static void add_netdev(QOpts *opts, bool json, bool generated_id)
 {
     g_autoptr(GError) err = NULL;
 
     if (netdev_help(opts)) {
         exit(0);
     }
-    if (!netdev_add(opts, json, &err)) {
+    if (!(generated_id ? netdev_add_generated_id(opts, &err)
+                       : netdev_add(opts, json, &err))) {
         fatal_netdev(g_steal_pointer(&err));
     }
 }
@@ -1158,6 +1159,7 @@ static void create_nic_netdev(const char *arg)
     const char *type = qopts_get(opts, "type");
     const char *model = qopts_get(opts, "model");
     g_autofree char *id = g_strdup(qopts_get(opts, "id"));
+    bool generated = !id;
 
     if (is_help(model)) {
         /* qvmm has one NIC model; QEMU's pc default would be e1000. */
@@ -1175,7 +1177,7 @@ static void create_nic_netdev(const char *arg)
     add_nic_spec(id, model, qopts_get(opts, "mac"));
     qopts_del(opts, "model");
     qopts_del(opts, "mac");
-    add_netdev(opts, false);
+    add_netdev(opts, false, generated);
     loc_clear();
 }
 
@@ -1196,6 +1198,7 @@ static void create_legacy_net(void)
     g_autoptr(QOpts) nic = NULL, backend = NULL;
     const char *nic_arg = NULL, *backend_arg = NULL;
     g_autofree char *id = NULL;
+    bool generated = false;
 
     for (guint i = 0; i < conf.net->len; i++) {
         const char *arg = g_ptr_array_index(conf.net, i);
@@ -1227,12 +1230,13 @@ static void create_legacy_net(void)
         loc_set_cmdline("-net", backend_arg);
         id = g_strdup(qopts_get(backend, "id"));
         if (!id) {
-            id = g_strdup(qopts_has(backend, "name")
-                          ? qopts_get(backend, "name") : "__org.qemu.net0");
+            generated = !qopts_has(backend, "name");
+            id = g_strdup(generated ? "__org.qemu.net0"
+                                    : qopts_get(backend, "name"));
             qopts_set(backend, "id", id);
         }
         qopts_del(backend, "name");
-        add_netdev(backend, false);
+        add_netdev(backend, false, generated);
         loc_clear();
     }
     add_nic_spec(id ? id : qopts_get(nic, "netdev"), qopts_get(nic, "model"),
@@ -1256,7 +1260,7 @@ static void create_netdevs(void)
         if (!opts) {
             fatal(g_steal_pointer(&err));
         }
-        add_netdev(opts, json);
+        add_netdev(opts, json, false);
         loc_clear();
     }
     for (guint i = 0; i < conf.nic->len; i++) {

@@ -468,14 +468,15 @@ static bool netdev_id_taken(const char *id)
     return qemu_find_netdev_queues(id, &nc, 1) != 0;
 }
 
-bool netdev_add(const QOpts *opts, bool json, GError **errp)
+static bool netdev_add_checked(const QOpts *opts, bool json,
+                               bool generated_id, GError **errp)
 {
     const char *id = qopts_get(opts, "id");
     const char *type = qopts_get(opts, "type");
     g_autoptr(QOpts) rest = NULL;
     NetdevInitFunc init;
 
-    if (id && !id_wellformed(id)) {
+    if (id && !generated_id && !id_wellformed(id)) {
         error_setg(errp, "Parameter 'id' expects an identifier");
         return false;
     }
@@ -510,4 +511,14 @@ bool netdev_add(const QOpts *opts, bool json, GError **errp)
     rest = net_qopts_copy(opts);
     qopts_del(rest, "type");
     return init(rest, id, errp);
+}
+
+bool netdev_add(const QOpts *opts, bool json, GError **errp)
+{
+    return netdev_add_checked(opts, json, false, errp);
+}
+
+bool netdev_add_generated_id(const QOpts *opts, GError **errp)
+{
+    return netdev_add_checked(opts, false, true, errp);
 }

@@ -172,5 +172,8 @@ bool netdev_help(const QOpts *opts);
  * the type's init function.
  */
 bool netdev_add(const QOpts *opts, bool json, GError **errp);
+/* The same for an id qvmm made up ("__org.qemu.nic0" for -nic), which
+ * a user could not write. */
+bool netdev_add_generated_id(const QOpts *opts, GError **errp);
 
 #endif
