@@ -802,7 +802,8 @@ static void vhost_start(VirtIONet *n)
         n->vhost_pairs = pairs;
         return;
     }
-    error_report("%s; falling back to userspace virtio", err->message);
+    error_report("unable to start vhost net: %s: falling back on userspace "
+                 "virtio", err->message);
     g_error_free(err);
 }
 
