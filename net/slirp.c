@@ -33,6 +33,8 @@ typedef struct GuestFwd {
     struct in_addr addr;
     int port;
     Chardev *chr;                  /* NULL for a "cmd:" rule */
+    bool chr_owned;                /* ours to delete (as in QEMU) */
+    bool attached;
     struct SlirpState *s;
 } GuestFwd;
 
@@ -583,11 +585,11 @@ static void guestfwd_free(gpointer data)
 {
     GuestFwd *fwd = data;
 
-    if (fwd->chr) {
-        const char *id = qemu_chr_id(fwd->chr);
-
+    if (fwd->attached) {
         qemu_chr_detach(fwd->chr, fwd);
-        qemu_chr_delete(id, NULL);
+    }
+    if (fwd->chr_owned) {
+        qemu_chr_delete(qemu_chr_id(fwd->chr), NULL);
     }
     g_free(fwd);
 }
@@ -610,21 +612,29 @@ static bool guestfwd_target(SlirpState *s, GuestFwd *fwd, const char *rule,
         fwd->chr = qemu_chr_new_legacy(label, target, &err);
     }
     if (!fwd->chr) {
+        /* QEMU explains a bad spec, but not a missing "chardev:ID". */
         if (!err) {
             error_report("'%s' is not a valid char driver", target);
-        } else if (*err->message) {
+        } else if (*err->message &&
+                   !g_error_matches(err, QEMU_CHR_ERROR,
+                                    QEMU_CHR_ERROR_NOT_FOUND)) {
             error_report("%s", err->message);
         }
         g_clear_error(&err);
         error_setg(errp, "Could not open guest forwarding device '%s'", label);
         return false;
     }
+    /* One named by "chardev:ID" belongs to -chardev until we attach. */
+    fwd->chr_owned = !g_str_has_prefix(target, "chardev:");
     if (slirp_add_guestfwd(s->slirp, guestfwd_write, fwd, &fwd->addr,
                            fwd->port) < 0) {
         goto conflict;
     }
-    return qemu_chr_attach(fwd->chr, guestfwd_can_read, guestfwd_read, NULL,
-                           fwd, errp);
+    fwd->attached = qemu_chr_attach(fwd->chr, guestfwd_can_read,
+                                    guestfwd_read, NULL, fwd, errp);
+    /* QEMU deletes a guestfwd's chardev with the netdev, even a -chardev. */
+    fwd->chr_owned |= fwd->attached;
+    return fwd->attached;
 
 conflict:
     error_setg(errp, "Conflicting/invalid host:port in guest forwarding "
