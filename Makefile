@@ -12,7 +12,7 @@ BUILD_DEPS := gcc make meson ninja-build pkg-config libglib2.0-dev \
 # To run every test tier: QEMU for side-by-side runs, the kernel source and
 # its build tools for the linux tier, gcc's sanitizer runtimes for the
 # ASan/UBSan pass, clang and its libFuzzer for the fuzzing run.
-TEST_DEPS  := qemu-system-x86 socat util-linux iproute2 valgrind \
+TEST_DEPS  := qemu-system-x86 socat util-linux iproute2 iputils-ping valgrind \
               linux-source-6.1 bc flex bison libelf-dev libssl-dev xz-utils \
               cpio libasan8 libubsan1 clang libclang-rt-14-dev
 
