@@ -101,10 +101,14 @@ check-asan: asan-build
 # virtio-blk IOPS and MiB/s: fio on the host file against the polled guest
 # driver under QEMU and qvmm, as ratios (bench/README.md).  Not a test.
 # BENCH_ARGS passes options through, e.g. BENCH_ARGS="--secs 5 --rounds 1".
+# Then virtio-net over tap (frames/s, Mbit/s, host CPU per frame), in a
+# network namespace of its own; BENCH_NET_ARGS for its options.
 BENCH_ARGS ?= --rounds 3
+BENCH_NET_ARGS ?= --rounds 3
 bench: build
-	$(call apt_install,fio qemu-system-x86)
+	$(call apt_install,fio qemu-system-x86 iproute2)
 	python3 bench/blk.py --build $(BUILD) $(BENCH_ARGS)
+	python3 bench/net.py --build $(BUILD) $(BENCH_NET_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

@@ -11,11 +11,12 @@
  * (default 60) pass first; without pings= the time limit is the normal
  * end.  Either way it prints what it answered.
  *
- * "bench=tx64,tx1514,echo peer=A.B.C.D secs=S": the guest half of
- * bench/net.py.  Once the host's start frame arrives (UDP to port 9),
- * txN floods N-byte UDP frames to the peer for S seconds and echo sends
- * every UDP frame for port 9 back with the addresses swapped for S
- * seconds; each phase prints what it counted.
+ * "bench=tx64,tx1514,echo64,echo1514 peer=A.B.C.D secs=S": the guest
+ * half of bench/net.py.  Once the host's start frame arrives (UDP to
+ * port 9), txN floods N-byte UDP frames to the peer for S seconds, and
+ * echoN sends every UDP frame for port 9 back with the MAC addresses
+ * swapped for S seconds (N only names the phase: the host picks the
+ * size); each phase prints what it counted.
  */
 #include "guest.h"
 #include "inet.h"
@@ -456,15 +457,18 @@ static void bench_tx(uint32_t size, uint32_t secs)
            (unsigned long)(sent * size * 8 / us), (unsigned long)txq.kicks);
 }
 
-/* Send every bench frame back to where it came from, for @secs seconds. */
-static void bench_echo(uint32_t secs)
+/*
+ * Send every bench frame back to where it came from, for @secs seconds.
+ * @size only names the phase: the host chooses the frames' size.
+ */
+static void bench_echo(uint32_t size, uint32_t secs)
 {
     uint64_t start, end, us;
 
     tx_drain();
     echoed = echo_bytes = echo_drops = 0;
     txq.kicks = txq.kicks_suppressed = txq.kick_ticks = 0;
-    printf("bench: start echo\n");
+    printf("bench: start echo%u\n", size);
     start = rdtsc();
     end = start + secs * ticks_per_sec();
     while (rdtsc() < end) {
@@ -473,11 +477,11 @@ static void bench_echo(uint32_t secs)
     }
     tx_drain();
     us = usecs(rdtsc() - start);
-    printf("bench: end echo\n");
-    printf("bench: echo frames=%lu bytes=%lu usecs=%lu drops=%lu kicks=%lu\n",
-           (unsigned long)echoed, (unsigned long)echo_bytes,
-           (unsigned long)us, (unsigned long)echo_drops,
-           (unsigned long)txq.kicks);
+    printf("bench: end echo%u\n", size);
+    printf("bench: echo size=%u frames=%lu bytes=%lu usecs=%lu drops=%lu "
+           "kicks=%lu\n", size, (unsigned long)echoed,
+           (unsigned long)echo_bytes, (unsigned long)us,
+           (unsigned long)echo_drops, (unsigned long)txq.kicks);
 }
 
 static void wait_start(void)
@@ -513,24 +517,26 @@ static void bench_mode(const struct hvm_start_info *si, const char *list)
     printf("bench: tsc_khz=%lu\n", (unsigned long)tsc_rate_khz);
     wait_start();
     while (*p) {
-        size_t len = 0;
+        size_t len = 0, name;
         uint32_t size = 0;
 
         while (p[len] && p[len] != ',') {
             len++;
         }
-        if (len == 4 && !strncmp(p, "echo", 4)) {
-            bench_echo(secs);
-        } else if (len > 2 && len < 7 && !strncmp(p, "tx", 2)) {
-            for (size_t i = 2; i < len; i++) {
-                if (p[i] < '0' || p[i] > '9') {
-                    guest_fail("bench: bad phase in \"%s\"", list);
-                }
-                size = size * 10 + (uint32_t)(p[i] - '0');
+        name = !strncmp(p, "tx", 2) ? 2 : !strncmp(p, "echo", 4) ? 4 : 0;
+        if (!name || len == name || len > name + 4) {
+            guest_fail("bench: unknown phase in \"%s\"", list);
+        }
+        for (size_t i = name; i < len; i++) {
+            if (p[i] < '0' || p[i] > '9') {
+                guest_fail("bench: bad frame size in \"%s\"", list);
             }
+            size = size * 10 + (uint32_t)(p[i] - '0');
+        }
+        if (name == 2) {
             bench_tx(size, secs);
         } else {
-            guest_fail("bench: unknown phase in \"%s\"", list);
+            bench_echo(size, secs);
         }
         p += len + (p[len] == ',');
     }
