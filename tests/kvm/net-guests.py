@@ -168,7 +168,11 @@ def configure_tap(ns: str, tap: str) -> Optional[str]:
 
 def ping_guest(case: Case, ns: str, problems: List[str]) -> str:
     cmd = ["ip", "netns", "exec", ns, "ping"] + case.ping + ["-W", "5", GUEST_IP]
-    p = run(cmd, timeout=60)
+    try:
+        p = run(cmd, timeout=60)
+    except subprocess.TimeoutExpired:
+        problems.append("ping still running after 60 s")
+        return " ".join(cmd)
     want = r"\b%d packets transmitted, %d received" % (case.pings, case.pings)
     if p.returncode or not re.search(want, p.stdout):
         last = (p.stdout.strip().splitlines() or [p.stderr.strip()])[-2:]
