@@ -71,12 +71,13 @@ check-qtest-qemu: test-deps build
 	meson test -C $(BUILD) --no-rebuild --print-errorlogs --suite qtest-qemu
 
 # The fuzzers (libFuzzer needs clang): qtest protocol input, a hostile
-# virtio-blk driver and QMP input; only their targets are built.
+# virtio-blk driver, a hostile virtio-net driver and wire, and QMP
+# input; only their targets are built.
 fuzz-build: test-deps
 	[ -f $(BUILD_FUZZ)/build.ninja ] || \
 	    CC=clang meson setup $(BUILD_FUZZ) -Dfuzzing=true
 	ninja -C $(BUILD_FUZZ) tests/fuzz/fuzz-qtest tests/fuzz/fuzz-virtio-blk \
-	    tests/fuzz/fuzz-qmp
+	    tests/fuzz/fuzz-virtio-net tests/fuzz/fuzz-qmp
 
 check-fuzz: fuzz-build
 	meson test -C $(BUILD_FUZZ) --no-rebuild --print-errorlogs --suite fuzz

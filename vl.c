@@ -13,6 +13,7 @@
 #include "hw/boards.h"
 #include "hw/i386/machine.h"
 #include "block/block.h"
+#include "net/net.h"
 #include "sysemu/hostmem.h"
 #include "sysemu/iothread.h"
 #include "sysemu/kvm.h"
@@ -35,7 +36,7 @@ typedef enum OptionId {
     OPT_CHARDEV, OPT_NO_REBOOT, OPT_NO_SHUTDOWN, OPT_DAEMONIZE, OPT_PIDFILE,
     OPT_MEM_PATH, OPT_MEM_PREALLOC, OPT_DEVICE, OPT_VERSION, OPT_HELP,
     OPT_S, OPT_OBJECT, OPT_QTEST, OPT_QTEST_LOG, OPT_DRIVE, OPT_BLOCKDEV,
-    OPT_QMP, OPT_QMP_PRETTY, OPT_MON, OPT_UUID,
+    OPT_QMP, OPT_QMP_PRETTY, OPT_MON, OPT_UUID, OPT_NETDEV, OPT_NIC, OPT_NET,
 } OptionId;
 
 typedef struct QemuOption {
@@ -88,9 +89,10 @@ static const QemuOption options[] = {
     { "qmp-pretty", true, OPT_QMP_PRETTY },
     { "mon", true, OPT_MON },
     { "uuid", true, OPT_UUID },
+    { "netdev", true, OPT_NETDEV },
+    { "nic", true, OPT_NIC },
+    { "net", true, OPT_NET },
     /* known to QEMU, not (yet) to qvmm */
-    { "netdev", true, OPT_UNSUPPORTED }, { "nic", true, OPT_UNSUPPORTED },
-    { "net", true, OPT_UNSUPPORTED },
     { "monitor", true, OPT_UNSUPPORTED },
     { "hda", true, OPT_UNSUPPORTED }, { "hdb", true, OPT_UNSUPPORTED },
     { "cdrom", true, OPT_UNSUPPORTED }, { "boot", true, OPT_UNSUPPORTED },
@@ -146,6 +148,9 @@ typedef struct VMConfig {
     GPtrArray *mon;            /* -mon option strings */
     char *guest_name;          /* -name guest= */
     uint8_t uuid[16];          /* -uuid */
+    GPtrArray *netdev;         /* -netdev strings */
+    GPtrArray *nic;            /* -nic strings */
+    GPtrArray *net;            /* legacy -net strings */
 } VMConfig;
 
 static VMConfig conf;
@@ -362,6 +367,9 @@ static void handle_option(const QemuOption *o, const char *arg)
                         o->id == OPT_QMP_PRETTY ? '+' : '-', arg));
         break;
     case OPT_MON: g_ptr_array_add(conf.mon, (char *)arg); break;
+    case OPT_NETDEV: g_ptr_array_add(conf.netdev, (char *)arg); break;
+    case OPT_NIC: g_ptr_array_add(conf.nic, (char *)arg); break;
+    case OPT_NET: g_ptr_array_add(conf.net, (char *)arg); break;
     case OPT_UUID:
         if (!qemu_uuid_parse(arg, conf.uuid)) {
             error_report("failed to parse UUID string: wrong format");
@@ -383,6 +391,9 @@ static void parse_command_line(int argc, char **argv)
     conf.iothread = g_ptr_array_new();
     conf.qmp = g_ptr_array_new();
     conf.mon = g_ptr_array_new();
+    conf.netdev = g_ptr_array_new();
+    conf.nic = g_ptr_array_new();
+    conf.net = g_ptr_array_new();
 
     for (int i = 1; i < argc; i++) {
         const QemuOption *o;
@@ -1090,6 +1101,239 @@ static void handle_device_help(void)
     }
 }
 
+/* ---- networking ---- */
+
+/* A NIC asked for by -nic or -net nic, made when the machine is built. */
+typedef struct NicSpec {
+    char *netdev, *model, *mac;
+} NicSpec;
+
+static GPtrArray *nic_specs;
+
+static void add_nic_spec(const char *netdev, const char *model,
+                         const char *mac)
+{
+    NicSpec *n = g_new0(NicSpec, 1);
+
+    n->netdev = g_strdup(netdev);
+    n->model = g_strdup(model);
+    n->mac = g_strdup(mac);
+    g_ptr_array_add(nic_specs, n);
+}
+
+static bool is_help(const char *s)
+{
+    return s && (!strcmp(s, "help") || !strcmp(s, "?"));
+}
+
+static G_NORETURN void fatal_netdev(GError *err)
+{
+    bool hint = !strcmp(err->message,
+                        "Parameter 'id' expects an identifier");
+
+    error_report_err(err);
+    if (hint) {
+        error_printf("Identifiers consist of letters, digits, '-', '.', "
+                     "'_', starting with a letter.\n");
+    }
+    exit(1);
+}
+
+static void add_netdev(QOpts *opts, bool json, bool generated_id)
+{
+    g_autoptr(GError) err = NULL;
+
+    if (netdev_help(opts)) {
+        exit(0);
+    }
+    if (!(generated_id ? netdev_add_generated_id(opts, &err)
+                       : netdev_add(opts, json, &err))) {
+        fatal_netdev(g_steal_pointer(&err));
+    }
+}
+
+/* -nic TYPE[,id=][,model=][,mac=][,backend options]: a netdev and a NIC. */
+static void create_nic_netdev(const char *arg)
+{
+    g_autoptr(QOpts) opts = parse_opts_or_exit("-nic", arg, "type");
+    const char *type = qopts_get(opts, "type");
+    const char *model = qopts_get(opts, "model");
+    g_autofree char *id = g_strdup(qopts_get(opts, "id"));
+    bool generated = !id;
+
+    if (is_help(model)) {
+        /* qvmm has one NIC model; QEMU's pc default would be e1000. */
+        printf("Supported NIC models:\nvirtio-net-pci\n");
+        exit(0);
+    }
+    if (!g_strcmp0(type, "none")) {
+        loc_clear();
+        return;
+    }
+    if (!id) {
+        id = g_strdup_printf("__org.qemu.nic%u", nic_specs->len);
+        qopts_set(opts, "id", id);
+    }
+    add_nic_spec(id, model, qopts_get(opts, "mac"));
+    qopts_del(opts, "model");
+    qopts_del(opts, "mac");
+    add_netdev(opts, false, generated);
+    loc_clear();
+}
+
+static G_NORETURN void refuse_legacy_net(void)
+{
+    error_report("qvmm maps -net only as one 'nic' plus one backend (it "
+                 "has no hubs): use -nic, or -netdev with -device");
+    exit(1);
+}
+
+/*
+ * Legacy -net: QEMU joins its items through a hub.  qvmm has none, so
+ * it takes exactly one nic and one backend (or a nic with netdev=) and
+ * joins them directly, which is what that common pair amounts to.
+ */
+static void create_legacy_net(void)
+{
+    g_autoptr(QOpts) nic = NULL, backend = NULL;
+    const char *nic_arg = NULL, *backend_arg = NULL;
+    g_autofree char *id = NULL;
+    bool generated = false;
+
+    for (guint i = 0; i < conf.net->len; i++) {
+        const char *arg = g_ptr_array_index(conf.net, i);
+        QOpts *opts = parse_opts_or_exit("-net", arg, "type");
+        const char *type = qopts_get(opts, "type");
+
+        if (!g_strcmp0(type, "none")) {
+            qopts_free(opts);
+        } else if (!g_strcmp0(type, "nic") && !nic) {
+            nic = opts;
+            nic_arg = arg;
+        } else if (g_strcmp0(type, "nic") && !backend) {
+            backend = opts;
+            backend_arg = arg;
+        } else {
+            qopts_free(opts);
+            refuse_legacy_net();
+        }
+        loc_clear();
+    }
+    if (!nic && !backend) {
+        return;
+    }
+    if (!nic || (!backend == !qopts_has(nic, "netdev"))) {
+        loc_set_cmdline("-net", nic_arg ? nic_arg : backend_arg);
+        refuse_legacy_net();
+    }
+    if (backend) {
+        loc_set_cmdline("-net", backend_arg);
+        id = g_strdup(qopts_get(backend, "id"));
+        if (!id) {
+            generated = !qopts_has(backend, "name");
+            id = g_strdup(generated ? "__org.qemu.net0"
+                                    : qopts_get(backend, "name"));
+            qopts_set(backend, "id", id);
+        }
+        qopts_del(backend, "name");
+        add_netdev(backend, false, generated);
+        loc_clear();
+    }
+    add_nic_spec(id ? id : qopts_get(nic, "netdev"), qopts_get(nic, "model"),
+                 qopts_get(nic, "macaddr") ? qopts_get(nic, "macaddr")
+                                           : qopts_get(nic, "mac"));
+}
+
+/* QEMU makes the netdevs (-netdev, then -nic's, then -net's) before any
+ * device, so a device's netdev= finds them. */
+static void create_netdevs(void)
+{
+    nic_specs = g_ptr_array_new();
+    for (guint i = 0; i < conf.netdev->len; i++) {
+        const char *arg = g_ptr_array_index(conf.netdev, i);
+        g_autoptr(GError) err = NULL;
+        g_autoptr(QOpts) opts = NULL;
+        bool json;
+
+        loc_set_cmdline("-netdev", arg);
+        opts = netdev_parse_opts(arg, &json, &err);
+        if (!opts) {
+            fatal(g_steal_pointer(&err));
+        }
+        add_netdev(opts, json, false);
+        loc_clear();
+    }
+    for (guint i = 0; i < conf.nic->len; i++) {
+        create_nic_netdev(g_ptr_array_index(conf.nic, i));
+    }
+    create_legacy_net();
+    /* At exit, the down scripts run and created taps go away. */
+    atexit(net_cleanup);
+}
+
+/* The NICs of -nic/-net, on the PCI bus before any -device. */
+static void create_nics(void)
+{
+    for (guint i = 0; i < nic_specs->len; i++) {
+        NicSpec *n = g_ptr_array_index(nic_specs, i);
+        g_autoptr(GError) err = NULL;
+        DeviceState *dev;
+
+        if (n->model && strcmp(n->model, "virtio") &&
+            strcmp(n->model, "virtio-net-pci")) {
+            error_report("Unsupported NIC model: %s", n->model);
+            exit(1);
+        }
+        dev = qdev_new("virtio-net-pci");
+        if (!dev) {
+            error_report("Unsupported NIC model: virtio-net-pci");
+            exit(1);
+        }
+        if (!qdev_set_prop(dev, "netdev", n->netdev, &err) ||
+            (n->mac && !qdev_set_prop(dev, "mac", n->mac, &err)) ||
+            !qdev_realize(dev, &err)) {
+            qdev_destroy(dev);
+            fatal(g_steal_pointer(&err));
+        }
+    }
+}
+
+static void warn_netdev_no_peer(NetClientState *nc, void *opaque)
+{
+    (void)opaque;
+    if (nc->is_netdev && !nc->peer) {
+        warn_report("netdev %s has no peer", nc->name);
+    }
+}
+
+/* "-netdev help" and "-nic ...,model=help" print and exit before any
+ * setup, as -device help does. */
+static void handle_net_help(void)
+{
+    for (guint i = 0; i < conf.netdev->len; i++) {
+        const char *arg = g_ptr_array_index(conf.netdev, i);
+        g_autoptr(QOpts) opts = NULL;
+        bool json;
+
+        opts = netdev_parse_opts(arg, &json, NULL);
+        if (opts && netdev_help(opts)) {
+            exit(0);
+        }
+    }
+    for (guint i = 0; i < conf.nic->len; i++) {
+        g_autoptr(QOpts) opts = qopts_parse(g_ptr_array_index(conf.nic, i),
+                                            "type", NULL);
+
+        if (netdev_help(opts)) {
+            exit(0);
+        }
+        if (is_help(qopts_get(opts, "model"))) {
+            printf("Supported NIC models:\nvirtio-net-pci\n");
+            exit(0);
+        }
+    }
+}
+
 /* ---- the rest of the machine ---- */
 
 static void configure_cpu(PCMachineConfig *mc)
@@ -1245,6 +1489,7 @@ int main(int argc, char **argv)
     error_set_progname(argv[0]);
     parse_command_line(argc, argv);
     handle_device_help();
+    handle_net_help();
     configure_machine();
     configure_accelerator();
     configure_cpu(&mc);
@@ -1283,9 +1528,11 @@ int main(int argc, char **argv)
     create_iothreads();
 
     init_accelerator();
+    create_netdevs();
     if (!pc_machine_init(&mc, &err)) {
         fatal(g_steal_pointer(&err));
     }
+    create_nics();
     create_devices();
     /* if=virtio devices come after the -device ones, as in QEMU. */
     if (!drive_create_devices(&err)) {
@@ -1294,6 +1541,7 @@ int main(int argc, char **argv)
     if (!pc_machine_done(&err)) {
         fatal(g_steal_pointer(&err));
     }
+    qemu_foreach_net_client(warn_netdev_no_peer, NULL);
     qemu_chr_resume_mux_open();
     if (conf.qtest_chardev &&
         !qtest_server_init(conf.qtest_chardev, conf.qtest_log, &err)) {

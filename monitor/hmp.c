@@ -164,6 +164,7 @@ static const HmpCmd info_cmds[] = {
       "(-n: show named nodes; -v: show details)", hmp_info_block },
     { "cpus", "show infos for each CPU", hmp_info_cpus },
     { "kvm", "show KVM information", hmp_info_kvm },
+    { "network", "show the network state", hmp_info_network },
     { "pci", "show PCI info", hmp_info_pci },
     { "status", "show the current VM status (running|paused)",
       hmp_info_status },

@@ -35,6 +35,9 @@ void hmp_register_command(void);
 void qmp_register_block_commands(void);
 JsonNode *qmp_query_block(JsonObject *args, GError **errp);
 void hmp_info_block(GString *out, int cpu);
+/* set_link and info network (qmp-cmds-net.c). */
+void qmp_register_net_commands(void);
+void hmp_info_network(GString *out, int cpu);
 
 /* What monitor_init_globals() was given. */
 extern MonitorVMInfo monitor_vm_info;

@@ -27,6 +27,7 @@ void monitor_init_globals(const MonitorVMInfo *info)
     monitor_vm_info.cpu_type = g_strdup(info->cpu_type);
     qmp_register_builtin_commands();
     qmp_register_block_commands();
+    qmp_register_net_commands();
     hmp_register_command();
     runstate_set_event_hook(runstate_event);
 }

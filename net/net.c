@@ -6,6 +6,8 @@
 #include "net/net.h"
 #include "qemu/error-report.h"
 #include "qemu/iov.h"
+#include "net/tap-int.h"
+#include <json-glib/json-glib.h>
 
 static GList *net_clients;         /* of NetClientState*, creation order */
 
@@ -303,7 +305,220 @@ void netdev_register_type(const char *type, NetdevInitFunc init)
     g_hash_table_insert(netdev_types, (gpointer)type, (gpointer)init);
 }
 
+static void netdev_register_builtin(void);
+
 NetdevInitFunc netdev_find_type(const char *type)
 {
+    netdev_register_builtin();
     return netdev_types ? g_hash_table_lookup(netdev_types, type) : NULL;
+}
+
+/* ---- -netdev and -nic ---- */
+
+/* QEMU's backends that qvmm does not have: refused by name. */
+static const char *const netdev_types_absent[] = {
+    "socket", "stream", "dgram", "hubport", "l2tpv3", "vde", "bridge",
+    "vhost-user", "vhost-vdpa", "netmap", "vmnet-host", "vmnet-shared",
+    "vmnet-bridged", "user", NULL
+};
+
+static void netdev_register_builtin(void)
+{
+    static bool done;
+
+    if (!done) {
+        done = true;
+        netdev_register_type("tap", net_init_tap);
+    }
+}
+
+static QOpts *net_qopts_new(void)
+{
+    QOpts *opts = qopts_parse("", NULL, NULL);
+
+    qopts_del(opts, "");
+    return opts;
+}
+
+static QOpts *net_qopts_copy(const QOpts *from)
+{
+    QOpts *opts = net_qopts_new();
+
+    for (guint i = 0; i < from->items->len; i++) {
+        const QOpt *o = g_ptr_array_index(from->items, i);
+
+        qopts_set(opts, o->key, o->value);
+    }
+    opts->help = from->help;
+    return opts;
+}
+
+/* One JSON member as option text; arrays repeat the key (hostfwd). */
+static bool json_member_to_opts(QOpts *opts, const char *key, JsonNode *n,
+                                GError **errp)
+{
+    if (JSON_NODE_HOLDS_ARRAY(n)) {
+        JsonArray *a = json_node_get_array(n);
+
+        for (guint i = 0; i < json_array_get_length(a); i++) {
+            JsonNode *e = json_array_get_element(a, i);
+
+            /* QAPI's String: {"str": "..."}, as libvirt writes hostfwd */
+            if (JSON_NODE_HOLDS_OBJECT(e) &&
+                json_object_has_member(json_node_get_object(e), "str")) {
+                e = json_object_get_member(json_node_get_object(e), "str");
+            }
+            if (!JSON_NODE_HOLDS_VALUE(e) ||
+                json_node_get_value_type(e) != G_TYPE_STRING) {
+                error_setg(errp, "Invalid parameter type for '%s', "
+                           "expected: string", key);
+                return false;
+            }
+            qopts_set(opts, key, json_node_get_string(e));
+        }
+        return true;
+    }
+    if (!JSON_NODE_HOLDS_VALUE(n)) {
+        error_setg(errp, "Invalid parameter type for '%s', expected: "
+                   "string", key);
+        return false;
+    }
+    switch (json_node_get_value_type(n)) {
+    case G_TYPE_STRING:
+        qopts_set(opts, key, json_node_get_string(n));
+        break;
+    case G_TYPE_BOOLEAN:
+        qopts_set(opts, key, json_node_get_boolean(n) ? "on" : "off");
+        break;
+    case G_TYPE_INT64: {
+        g_autofree char *v = g_strdup_printf("%" G_GINT64_FORMAT,
+                                             json_node_get_int(n));
+        qopts_set(opts, key, v);
+        break;
+    }
+    default: {
+        g_autofree char *v = g_strdup_printf("%.17g",
+                                             json_node_get_double(n));
+        qopts_set(opts, key, v);
+    }
+    }
+    return true;
+}
+
+static QOpts *netdev_parse_json(const char *arg, GError **errp)
+{
+    g_autoptr(JsonParser) parser = json_parser_new();
+    g_autoptr(GError) err = NULL;
+    g_autoptr(QOpts) opts = net_qopts_new();
+    g_autoptr(GList) members = NULL;
+    JsonNode *root;
+    JsonObject *obj;
+
+    if (!json_parser_load_from_data(parser, arg, -1, &err)) {
+        error_setg(errp, "JSON parse error, %s", err->message);
+        return NULL;
+    }
+    root = json_parser_get_root(parser);
+    if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
+        /* QEMU finds no "id" in what is not an object. */
+        error_setg(errp, "Parameter 'id' is missing");
+        return NULL;
+    }
+    obj = json_node_get_object(root);
+    members = json_object_get_members(obj);
+    for (GList *m = members; m; m = m->next) {
+        if (!json_member_to_opts(opts, m->data,
+                                 json_object_get_member(obj, m->data),
+                                 errp)) {
+            return NULL;
+        }
+    }
+    return g_steal_pointer(&opts);
+}
+
+QOpts *netdev_parse_opts(const char *arg, bool *json, GError **errp)
+{
+    *json = arg[0] == '{';
+    return *json ? netdev_parse_json(arg, errp)
+                 : qopts_parse(arg, "type", errp);
+}
+
+bool netdev_help(const QOpts *opts)
+{
+    const char *type = qopts_get(opts, "type");
+    g_autoptr(GList) names = NULL;
+
+    if (g_strcmp0(type, "help") && (type || !opts->help)) {
+        return false;
+    }
+    netdev_register_builtin();
+    names = g_hash_table_get_keys(netdev_types);
+    names = g_list_sort(names, (GCompareFunc)strcmp);
+    printf("Available netdev backend types:\n");
+    for (GList *l = names; l; l = l->next) {
+        printf("%s\n", (const char *)l->data);
+    }
+    return true;
+}
+
+static bool netdev_id_taken(const char *id)
+{
+    NetClientState *nc;
+
+    return qemu_find_netdev_queues(id, &nc, 1) != 0;
+}
+
+static bool netdev_add_checked(const QOpts *opts, bool json,
+                               bool generated_id, GError **errp)
+{
+    const char *id = qopts_get(opts, "id");
+    const char *type = qopts_get(opts, "type");
+    g_autoptr(QOpts) rest = NULL;
+    NetdevInitFunc init;
+
+    if (id && !generated_id && !id_wellformed(id)) {
+        error_setg(errp, "Parameter 'id' expects an identifier");
+        return false;
+    }
+    if (id && netdev_id_taken(id)) {
+        error_setg(errp, json ? "Duplicate ID '%s'"
+                              : "Duplicate ID '%s' for netdev", id);
+        return false;
+    }
+    if (!id) {
+        error_setg(errp, "Parameter 'id' is missing");
+        return false;
+    }
+    if (!type) {
+        error_setg(errp, "Parameter 'type' is missing");
+        return false;
+    }
+    init = netdev_find_type(type);
+    if (!init) {
+        if (g_strv_contains(netdev_types_absent, type)) {
+            error_setg(errp, "netdev type '%s' is not supported by qvmm",
+                       type);
+        } else {
+            error_setg(errp, "Parameter 'type' does not accept value '%s'",
+                       type);
+        }
+        return false;
+    }
+    if (opts->help) {
+        error_setg(errp, "Invalid parameter 'help'");
+        return false;
+    }
+    rest = net_qopts_copy(opts);
+    qopts_del(rest, "type");
+    return init(rest, id, errp);
+}
+
+bool netdev_add(const QOpts *opts, bool json, GError **errp)
+{
+    return netdev_add_checked(opts, json, false, errp);
+}
+
+bool netdev_add_generated_id(const QOpts *opts, GError **errp)
+{
+    return netdev_add_checked(opts, false, true, errp);
 }

@@ -385,6 +385,13 @@ void msix_notify(PCIDevice *d, unsigned vector)
     }
 }
 
+int msix_vector_fd(PCIDevice *d, unsigned vector)
+{
+    MSIXState *m = d->msix;
+
+    return m && vector < m->nvectors ? m->vec[vector].fd : -1;
+}
+
 /* Drop KVM's hold on a vector: irqfd and GSI. */
 static void vector_release(MSIXVector *v)
 {

@@ -102,6 +102,9 @@ static void virtio_pci_start(VirtIOPCIProxy *p)
             continue;
         }
         virtqueue_set_features(&vpq->vq, p->guest_features);
+        if (vpq->kick_external) {
+            continue;              /* vhost took it in ops->start */
+        }
         vpq->kick_source = g_unix_fd_source_new(vpq->kick_fd, G_IO_IN);
         g_source_set_callback(vpq->kick_source,
                               G_SOURCE_FUNC(queue_kicked), vpq, NULL);
@@ -776,4 +779,69 @@ void virtio_pci_finalize(VirtIOPCIProxy *p)
     }
     g_free(p->config);
     p->config = NULL;
+}
+
+/* ---- for vhost ---- */
+
+bool virtio_pci_queue_get_rings(VirtIOPCIProxy *p, unsigned q,
+                                VirtIOPCIQueueRings *r)
+{
+    VirtIOPCIQueue *vpq;
+
+    if (q >= p->num_queues || !p->queues[q].enabled) {
+        return false;
+    }
+    vpq = &p->queues[q];
+    r->num = vpq->vq.size;
+    r->desc = vpq->vq.desc;
+    r->avail = vpq->vq.avail;
+    r->used = vpq->vq.used;
+    r->last_avail_idx = vpq->vq.last_avail_idx;
+    r->kick_fd = vpq->kick_fd;
+    r->call_fd = msix_enabled(&p->pci) &&
+                 vpq->vector != VIRTIO_MSI_NO_VECTOR
+                 ? msix_vector_fd(&p->pci, vpq->vector) : -1;
+    return true;
+}
+
+void virtio_pci_queue_set_kick_external(VirtIOPCIProxy *p, unsigned q,
+                                        bool external)
+{
+    VirtIOPCIQueue *vpq;
+
+    if (q >= p->num_queues) {
+        return;
+    }
+    vpq = &p->queues[q];
+    vpq->kick_external = external;
+    if (external && vpq->kick_source) {
+        g_source_destroy(vpq->kick_source);
+        g_source_unref(vpq->kick_source);
+        vpq->kick_source = NULL;
+    } else if (!external && !vpq->kick_source && p->running &&
+               vpq->enabled) {
+        vpq->kick_source = g_unix_fd_source_new(vpq->kick_fd, G_IO_IN);
+        g_source_set_callback(vpq->kick_source,
+                              G_SOURCE_FUNC(queue_kicked), vpq, NULL);
+        g_source_attach(vpq->kick_source, p->ctx);
+        eventfd_write(vpq->kick_fd, 1);
+    }
+}
+
+void virtio_pci_queue_set_last_avail(VirtIOPCIProxy *p, unsigned q,
+                                     uint16_t idx)
+{
+    VirtQueue *vq;
+
+    if (q >= p->num_queues) {
+        return;
+    }
+    vq = &p->queues[q].vq;
+    vq->last_avail_idx = idx;
+    vq->shadow_avail_idx = idx;
+    if (vq->used) {
+        vq->used_idx = le16toh(__atomic_load_n(&vq->used->idx,
+                                               __ATOMIC_ACQUIRE));
+    }
+    vq->signalled_used_valid = false;
 }

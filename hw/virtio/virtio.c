@@ -389,6 +389,11 @@ void virtqueue_element_free(VirtQueueElement *elem)
     g_free(elem);
 }
 
+void virtqueue_unpop(VirtQueue *vq)
+{
+    vq->last_avail_idx--;
+}
+
 void virtqueue_push(VirtQueue *vq, const VirtQueueElement *elem,
                     uint32_t len)
 {

@@ -155,4 +155,25 @@ void netdev_register_type(const char *type, NetdevInitFunc init);
 /* The init function of @type, or NULL when qvmm has no such backend. */
 NetdevInitFunc netdev_find_type(const char *type);
 
+/*
+ * -netdev: @arg in QemuOpts syntax ("tap,id=n0,...", repeated keys kept)
+ * or JSON as libvirt writes it ({"type":"tap","id":"n0","fd":"23",
+ * "vhost":true}, lists such as "hostfwd":[{"str":"..."}] repeat the key):
+ * both become the same QOpts.  *@json tells which it was (some texts
+ * differ).
+ */
+QOpts *netdev_parse_opts(const char *arg, bool *json, GError **errp);
+/* "-netdev help": print the backend types; true if it was that. */
+bool netdev_help(const QOpts *opts);
+/*
+ * Check id and type with QEMU's texts and order ("Parameter 'id' is
+ * missing", "Duplicate ID 'x' for netdev", "Parameter 'type' does not
+ * accept value 'x'"; QEMU types qvmm lacks are named as such), then call
+ * the type's init function.
+ */
+bool netdev_add(const QOpts *opts, bool json, GError **errp);
+/* The same for an id qvmm made up ("__org.qemu.nic0" for -nic), which
+ * a user could not write. */
+bool netdev_add_generated_id(const QOpts *opts, GError **errp);
+
 #endif

@@ -40,6 +40,12 @@ unsigned msix_nr_vectors(PCIDevice *d);
  */
 void msix_notify(PCIDevice *d, unsigned vector);
 
+/*
+ * The eventfd behind @vector (-1 if none): writing it is msix_notify(),
+ * so a kernel backend (vhost) can interrupt the guest directly.
+ */
+int msix_vector_fd(PCIDevice *d, unsigned vector);
+
 /* Device reset: every vector masked, nothing pending, MSI-X disabled.
  * (pci.c also calls it on system reset.) */
 void msix_reset(PCIDevice *d);

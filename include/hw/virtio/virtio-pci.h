@@ -76,6 +76,7 @@ typedef struct VirtIOPCIQueue {
     uint64_t desc, driver, device;
     int kick_fd;                   /* ioeventfd, -1 if none */
     GSource *kick_source;          /* while running */
+    bool kick_external;            /* a kernel backend (vhost) reads it */
 } VirtIOPCIQueue;
 
 struct VirtIOPCIProxy {
@@ -144,5 +145,29 @@ void virtio_pci_notify(VirtIOPCIProxy *p, unsigned q);
 void virtio_pci_notify_config(VirtIOPCIProxy *p);
 /* Put the device into NEEDS_RESET (a queue broke, or the device did). */
 void virtio_pci_set_needs_reset(VirtIOPCIProxy *p);
+
+/* ---- for vhost: a kernel backend running a queue ---- */
+
+typedef struct VirtIOPCIQueueRings {
+    unsigned num;                  /* ring size */
+    void *desc, *avail, *used;     /* host addresses of the rings */
+    uint16_t last_avail_idx;       /* where the device is in the ring */
+    int kick_fd;                   /* the queue's ioeventfd */
+    int call_fd;                   /* its MSI-X vector's eventfd, or -1 */
+} VirtIOPCIQueueRings;
+
+/* Queue @q's rings and fds; false if it is not enabled (or no such). */
+bool virtio_pci_queue_get_rings(VirtIOPCIProxy *p, unsigned q,
+                                VirtIOPCIQueueRings *r);
+/*
+ * @external: the transport stops (true) or resumes (false) watching
+ * queue @q's ioeventfd; a kick that arrives meanwhile is the backend's.
+ */
+void virtio_pci_queue_set_kick_external(VirtIOPCIProxy *p, unsigned q,
+                                        bool external);
+/* The backend gives queue @q back at avail index @idx; the used index
+ * is read back from the ring the backend wrote. */
+void virtio_pci_queue_set_last_avail(VirtIOPCIProxy *p, unsigned q,
+                                     uint16_t idx);
 
 #endif

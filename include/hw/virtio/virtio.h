@@ -135,6 +135,14 @@ bool virtqueue_has_work(VirtQueue *vq);
  */
 VirtQueueElement *virtqueue_pop(VirtQueue *vq, size_t max_in, size_t max_out);
 void virtqueue_element_free(VirtQueueElement *elem);
+/*
+ * Give back the last chain popped and not yet pushed, so that the next
+ * pop returns it again (validated again).  Chains popped together are
+ * given back newest first.  A device uses this when it took buffers for
+ * something it then could not complete, e.g. a frame larger than the
+ * receive buffers posted so far.
+ */
+void virtqueue_unpop(VirtQueue *vq);
 
 /*
  * Return a chain to the driver with @len bytes written into its in
