@@ -116,6 +116,7 @@ typedef struct TapOptions {
     uint64_t sndbuf;
     bool has_queues;
     uint64_t queues;
+    uint64_t poll_us;              /* vhost's busy polling; else unused */
 } TapOptions;
 
 static bool parse_u64(const char *key, const char *v, uint64_t *out,
@@ -167,8 +168,14 @@ static bool tap_parse_one(TapOptions *t, const QOpt *o, GError **errp)
         return parse_u64(k, v, &t->queues, errp);
     }
     if (!strcmp(k, "poll-us")) {
-        uint64_t us;               /* only busy polling would use it */
-        return parse_u64(k, v, &us, errp);
+        if (!parse_u64(k, v, &t->poll_us, errp)) {
+            return false;
+        }
+        if (t->poll_us > UINT32_MAX) {
+            error_setg(errp, "Parameter '%s' expects uint32_t", k);
+            return false;
+        }
+        return true;
     }
     error_setg(errp, "Invalid parameter '%s'", k);
     return false;
@@ -284,7 +291,8 @@ static NetClientState *tap_init_one(const TapOptions *t, const char *id,
     }
     nc = tap_client_new(id, i, queues, fd, vnet_hdr);
     g_strlcpy(nc->info_str, info, sizeof(nc->info_str));
-    if (vfd >= 0 && !tap_client_enable_vhost(nc, vfd, prev, errp)) {
+    if (vfd >= 0 &&
+        !tap_client_enable_vhost(nc, vfd, prev, t->poll_us, errp)) {
         qemu_del_net_client(nc);
         return NULL;
     }
