@@ -133,6 +133,20 @@ static bool parse_u64(const char *key, const char *v, uint64_t *out,
     return true;
 }
 
+/* QAPI's uint32 members: a uint64 first, then the narrower range. */
+static bool parse_u32(const char *key, const char *v, uint64_t *out,
+                      GError **errp)
+{
+    if (!parse_u64(key, v, out, errp)) {
+        return false;
+    }
+    if (*out > UINT32_MAX) {
+        error_setg(errp, "Parameter '%s' expects uint32_t", key);
+        return false;
+    }
+    return true;
+}
+
 static bool tap_parse_one(TapOptions *t, const QOpt *o, GError **errp)
 {
     static const char *const strings[] = {
@@ -165,17 +179,10 @@ static bool tap_parse_one(TapOptions *t, const QOpt *o, GError **errp)
     }
     if (!strcmp(k, "queues")) {
         t->has_queues = true;
-        return parse_u64(k, v, &t->queues, errp);
+        return parse_u32(k, v, &t->queues, errp);
     }
     if (!strcmp(k, "poll-us")) {
-        if (!parse_u64(k, v, &t->poll_us, errp)) {
-            return false;
-        }
-        if (t->poll_us > UINT32_MAX) {
-            error_setg(errp, "Parameter '%s' expects uint32_t", k);
-            return false;
-        }
-        return true;
+        return parse_u32(k, v, &t->poll_us, errp);
     }
     error_setg(errp, "Invalid parameter '%s'", k);
     return false;
