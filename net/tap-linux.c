@@ -155,8 +155,10 @@ static bool tap_parse_one(TapOptions *t, const QOpt *o, GError **errp)
     };
     const char *k = o->key, *v = o->value;
 
+    /* Taken by qopts_get below; br= belongs to the bridge helper, which
+     * qvmm refuses, and QEMU ignores it without one. */
     if (g_strv_contains(strings, k)) {
-        return true;               /* taken by qopts_get below */
+        return true;
     }
     if (!strcmp(k, "vnet_hdr")) {
         t->has_vnet_hdr = true;
