@@ -12,7 +12,7 @@ BUILD_DEPS := gcc make meson ninja-build pkg-config libglib2.0-dev \
 # To run every test tier: QEMU for side-by-side runs, the kernel source and
 # its build tools for the linux tier, gcc's sanitizer runtimes for the
 # ASan/UBSan pass, clang and its libFuzzer for the fuzzing run.
-TEST_DEPS  := qemu-system-x86 socat util-linux iproute2 valgrind \
+TEST_DEPS  := qemu-system-x86 socat util-linux iproute2 iputils-ping valgrind \
               linux-source-6.1 bc flex bison libelf-dev libssl-dev xz-utils \
               cpio libasan8 libubsan1 clang libclang-rt-14-dev
 
@@ -102,10 +102,14 @@ check-asan: asan-build
 # virtio-blk IOPS and MiB/s: fio on the host file against the polled guest
 # driver under QEMU and qvmm, as ratios (bench/README.md).  Not a test.
 # BENCH_ARGS passes options through, e.g. BENCH_ARGS="--secs 5 --rounds 1".
+# Then virtio-net over tap (frames/s, Mbit/s, host CPU per frame), in a
+# network namespace of its own; BENCH_NET_ARGS for its options.
 BENCH_ARGS ?= --rounds 3
+BENCH_NET_ARGS ?= --rounds 3
 bench: build
-	$(call apt_install,fio qemu-system-x86)
+	$(call apt_install,fio qemu-system-x86 iproute2)
 	python3 bench/blk.py --build $(BUILD) $(BENCH_ARGS)
+	python3 bench/net.py --build $(BUILD) $(BENCH_NET_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

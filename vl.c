@@ -208,6 +208,14 @@ static void print_help(void)
 "                a raw disk image (if=none: for -device ...,drive=ID)\n"
 "-blockdev driver=file|raw,node-name=N,...   (keyval or JSON)\n"
 "-object iothread,id=id   an I/O thread for a device's queues\n"
+"-netdev tap,id=str[,ifname=name][,script=file][,downscript=file]\n"
+"       [,vnet_hdr=on|off][,queues=n][,sndbuf=size][,fd=h][,fds=x:y]\n"
+"       [,vhost=on|off][,vhostfd=h][,vhostfds=x:y]   (keyval or JSON)\n"
+"                a tap backend for -device virtio-net-pci,netdev=id\n"
+"-nic TYPE[,id=][,model=virtio-net-pci][,mac=][,backend options]\n"
+"                a netdev and a virtio-net NIC on it; -nic none: no NIC\n"
+"-net nic[,model=][,macaddr=] -net tap,...\n"
+"                legacy: one NIC and one backend, joined directly\n"
 "-nographic      serial port on the terminal (Ctrl-a h for help)\n"
 "-display none   -vga none   -nodefaults   -no-user-config\n"
 "\nMonitor (QMP):\n"
@@ -1249,6 +1257,8 @@ static void create_legacy_net(void)
 static void create_netdevs(void)
 {
     nic_specs = g_ptr_array_new();
+    /* At exit (a start-up failure too) the down scripts run. */
+    atexit(net_cleanup);
     for (guint i = 0; i < conf.netdev->len; i++) {
         const char *arg = g_ptr_array_index(conf.netdev, i);
         g_autoptr(GError) err = NULL;
@@ -1267,8 +1277,6 @@ static void create_netdevs(void)
         create_nic_netdev(g_ptr_array_index(conf.nic, i));
     }
     create_legacy_net();
-    /* At exit, the down scripts run and created taps go away. */
-    atexit(net_cleanup);
 }
 
 /* The NICs of -nic/-net, on the PCI bus before any -device. */

@@ -457,6 +457,18 @@ static void spin(unsigned ms)
     }
 }
 
+static void G_GNUC_PRINTF(2, 3) check_info(NetClientState *nc,
+                                           const char *fmt, ...)
+{
+    g_autofree char *want = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    want = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    ck_assert_str_eq(nc->info_str, want);
+}
+
 static NetClientState *make_tap(const char *extra)
 {
     g_autofree char *arg = g_strdup_printf(
@@ -484,9 +496,7 @@ START_TEST(test_tap_frames)
     }
     tap = make_tap("");
     ck_assert(qemu_has_vnet_hdr(tap));
-    ck_assert_str_eq(tap->info_str,
-                     g_strdup_printf("ifname=%s,script=no,downscript=no",
-                                     ifname));
+    check_info(tap, "ifname=%s,script=no,downscript=no", ifname);
     nic = fake_new(&fake_nic_info, tap, "nic0");
     nic->only_test_frames = true;
     set_up(ifname);
@@ -604,7 +614,7 @@ START_TEST(test_tap_existing_and_fd)
     qopts_free(o);
     ck_assert_uint_eq(qemu_find_netdev_queues("f0", &nc, 1), 1);
     ck_assert(qemu_has_vnet_hdr(nc));
-    ck_assert_str_eq(nc->info_str, g_strdup_printf("fd=%d", fd));
+    check_info(nc, "fd=%d", fd);
     del_all();
 }
 END_TEST
@@ -632,9 +642,7 @@ START_TEST(test_tap_multiqueue)
         ck_assert_uint_eq(ncs[i]->queues, 3);
     }
     /* Only queue 0 would run the scripts. */
-    ck_assert_str_eq(ncs[1]->info_str,
-                     g_strdup_printf("ifname=%sm,script=no,downscript=no",
-                                     ifname));
+    check_info(ncs[1], "ifname=%sm,script=no,downscript=no", ifname);
     del_all();
 }
 END_TEST

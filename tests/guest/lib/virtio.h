@@ -70,6 +70,8 @@ void virtio_set_failed(struct virtio_dev *v);
 uint8_t virtio_status(const struct virtio_dev *v);
 
 /* Device configuration fields; false if outside it or misaligned. */
+bool virtio_cfg_read8(const struct virtio_dev *v, uint32_t off, uint8_t *val);
+bool virtio_cfg_read16(const struct virtio_dev *v, uint32_t off, uint16_t *val);
 bool virtio_cfg_read32(const struct virtio_dev *v, uint32_t off, uint32_t *val);
 bool virtio_cfg_read64(const struct virtio_dev *v, uint32_t off, uint64_t *val);
 

@@ -18,7 +18,11 @@ banner, command line, e820 map, ACPI table list, CPUs from the MADT.  --deep
 adds a virtio-blk disk and a virtio-net NIC and follows the boot through the
 ACPI interpreter, PCI enumeration and the drivers to the point where the
 kernel, having no root file system, panics and (panic=-1, -no-reboot) resets
-the machine, which must end the VMM.  Where guest ring 0 is emulated (see
+the machine, which must end the VMM.  The NIC is on -netdev user, and the
+kernel configures it itself (ip=dhcp): its IP-Config lines name the
+interface virtio_net registered, with the MAC the NIC must have (QEMU's
+first default, 52:54:00:12:34:56), and the address the user network's DHCP
+server gave it (10.0.2.15 from 10.0.2.2, QEMU's defaults).  Where guest ring 0 is emulated (see
 HOST-NOTES.md) that takes minutes; the kernel has no user space to reach.
 
 Prints one line per check, then "N passed, N failed", and the serial log
@@ -60,6 +64,9 @@ KERNEL_TROUBLE = re.compile(r"^(BUG:|WARNING:|Oops|general protection fault|"
                             r"Kernel panic(?!.*VFS: Unable to mount root)|"
                             r".*: probe of \S+ failed with error)")
 PANIC_NO_ROOT = r"^Kernel panic - not syncing: VFS: Unable to mount root fs"
+# -netdev user's defaults, as QEMU's slirp has them, and the first NIC's MAC.
+NIC_MAC = "52:54:00:12:34:56"
+DHCP_SERVER, DHCP_ADDRESS = "10.0.2.2", "10.0.2.15"
 ALLOWING_CPUS = re.compile(r"^smpboot: Allowing (\d+) CPUs, (\d+) hotplug CPUs")
 
 
@@ -303,6 +310,30 @@ def check_disk(blocks):
     return decide
 
 
+def check_netdev(mac):
+    """The interface IP-Config opened: virtio_net's, so the only one."""
+    def decide(log):
+        hit = log.find(r"\bdevice=(\w+), hwaddr=([0-9a-f:]+)")
+        if hit is None:
+            return None
+        name, got = hit[1].group(1), hit[1].group(2)
+        ok = got == mac and re.fullmatch(r"eth\d+|enp\d+s\d+", name)
+        return bool(ok), "%s, MAC %s (want %s)" % (name, got, mac), hit[0]
+    return decide
+
+
+def check_dhcp(server, address):
+    def decide(log):
+        hit = log.find(r"^IP-Config: Got DHCP answer from (\S+), "
+                       r"my address is (\S+)$")
+        if hit is None:
+            return None
+        got = (hit[1].group(1), hit[1].group(2))
+        return got == (server, address), "%s from %s (want %s from %s)" % (
+            got[1], got[0], address, server), hit[0]
+    return decide
+
+
 def check_reset_exit(log):
     if log.exit_status is None:
         return None
@@ -360,9 +391,17 @@ def build_checks(args, cmdline):
                                 check_virtio_pci("virtio-blk",
                                                  ("1001", "1042"), "010000")))
         if not args.no_net:
-            checks.append(Check("virtio-net on PCI",
-                                check_virtio_pci("virtio-net",
-                                                 ("1000", "1041"), "020000")))
+            checks += [
+                Check("virtio-net on PCI",
+                      check_virtio_pci("virtio-net", ("1000", "1041"),
+                                       "020000")),
+                Check("virtio_net's interface, with the NIC's MAC",
+                      check_netdev(NIC_MAC),
+                      missing="no IP-Config line: virtio_net registered "
+                      "no interface"),
+                Check("DHCP answer through -netdev user",
+                      check_dhcp(DHCP_SERVER, DHCP_ADDRESS)),
+            ]
         checks += [
             Check("8250 driver finds COM1",
                   check_line(r"ttyS0 at I/O 0x3f8 \(irq = 4, .*\) is a (\S+)",
@@ -582,6 +621,8 @@ def main():
     params = [HOST_PARAMS]
     if args.deep:
         params.append("panic=-1")
+    if args.deep and not args.no_net:
+        params.append("ip=dhcp")
     params += args.append
     cmdline = "console=ttyS0 earlyprintk=serial,ttyS0 %s %s" % (
         " ".join(params), MARKER)
