@@ -852,6 +852,43 @@ START_TEST(client_identity)
 }
 END_TEST
 
+/* HMP "info usernet": QEMU's header per netdev, slirp's table. */
+START_TEST(info_usernet)
+{
+    g_autoptr(GString) out = g_string_new(NULL);
+    g_autofree char *opts = NULL;
+    g_autofree char *fwd = NULL;
+    GError *err = NULL;
+    int port;
+
+    if (!private_netns("info_usernet")) {
+        return;
+    }
+    port = free_port(SOCK_STREAM);
+    opts = g_strdup_printf("hostfwd=tcp:127.0.0.1:%d-:22", port);
+    user_with_nic(opts);
+    {
+        g_autoptr(QOpts) o = qopts_parse("restrict=on", NULL, NULL);
+
+        ck_assert(netdev_find_type("user")(o, "u1", &err));
+    }
+    hmp_info_usernet(out, 0);
+    ck_assert_msg(g_str_has_prefix(out->str, "Hub -1 (u0):\n  Protocol[State]"
+                                   "    FD  Source Address  Port   Dest. "
+                                   "Address  Port RecvQ SendQ\n"), "%s",
+                  out->str);
+    fwd = g_strdup_printf("       127.0.0.1 %5d       10.0.2.15    22     0"
+                          "     0\n", port);
+    ck_assert_msg(strstr(out->str, "  TCP[HOST_FORWARD] ") &&
+                  strstr(out->str, fwd), "%s", out->str);
+    ck_assert_msg(g_str_has_suffix(out->str, "Hub -1 (u1):\n  Protocol"
+                                   "[State]    FD  Source Address  Port   "
+                                   "Dest. Address  Port RecvQ SendQ\n"),
+                  "%s", out->str);
+    net_cleanup();
+}
+END_TEST
+
 /* ---- option errors ---- */
 
 static const struct {
@@ -1405,6 +1442,7 @@ static Suite *slirp_suite(void)
     tcase_add_test(tc, restrict_blocks_outbound);
     tcase_add_test(tc, restrict_keeps_hostfwd);
     tcase_add_test(tc, client_identity);
+    tcase_add_test(tc, info_usernet);
     tcase_add_loop_test(tc, option_errors, 0, ARRAY_SIZE(bad_opts));
     tcase_add_test(tc, option_lengths);
     tcase_add_loop_test(tc, option_accepted, 0, ARRAY_SIZE(good_opts));
