@@ -1205,6 +1205,10 @@ static void create_legacy_net(void)
 {
     g_autoptr(QOpts) nic = NULL, backend = NULL;
     const char *nic_arg = NULL, *backend_arg = NULL;
+    static const char *const nic_keys[] = {
+        "type", "model", "macaddr", "netdev", "name", "id", NULL
+    };
+    g_autoptr(GError) err = NULL;
     g_autofree char *id = NULL;
     bool generated = false;
 
@@ -1234,6 +1238,11 @@ static void create_legacy_net(void)
         loc_set_cmdline("-net", nic_arg ? nic_arg : backend_arg);
         refuse_legacy_net();
     }
+    loc_set_cmdline("-net", nic_arg);
+    if (!qopts_check_keys(nic, nic_keys, &err)) {
+        fatal(g_steal_pointer(&err));
+    }
+    loc_clear();
     if (backend) {
         loc_set_cmdline("-net", backend_arg);
         id = g_strdup(qopts_get(backend, "id"));

@@ -145,6 +145,14 @@ ERRORS = [
      "directory\n",
      # QEMU 7.2 warns with this text, then fails an assertion.
      "netns,no-vhost,deliberate"),
+    ("vhostfd-not-vhost",
+     ["-netdev", "tap,id=n0,ifname=qvw%(pid)s,script=no,downscript=no,"
+      "vhostfd=0"],
+     "{P}-netdev tap,id=n0,ifname=qvw%(pid)s,script=no,downscript=no,"
+     "vhostfd=0: vhost-net requested but could not be initialized\n",
+     # QEMU 7.2 prints "vhost_set_owner failed: ...", this as a warning,
+     # then fails an assertion.
+     "netns,deliberate"),
     ("ifname-too-long",
      ["-netdev", "tap,id=n0,ifname=qvmmaveryveryverylongname,script=no,"
       "downscript=no"],
