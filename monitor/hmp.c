@@ -6,6 +6,7 @@
 #include "qemu/osdep.h"
 #include "qemu/error-report.h"
 #include "monitor-internal.h"
+#include "net/slirp.h"
 #include "sysemu/kvm.h"
 
 typedef struct HmpCmd {
@@ -168,6 +169,8 @@ static const HmpCmd info_cmds[] = {
     { "pci", "show PCI info", hmp_info_pci },
     { "status", "show the current VM status (running|paused)",
       hmp_info_status },
+    { "usernet", "show user network stack connection states",
+      hmp_info_usernet },
     { "version", "show the version of QEMU", hmp_info_version },
     { NULL, NULL, NULL },
 };

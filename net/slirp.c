@@ -1132,6 +1132,24 @@ uint64_t net_slirp_dropped_frames(NetClientState *nc)
     return nc_to_slirp(nc)->dropped;
 }
 
+static void info_usernet_one(NetClientState *nc, void *opaque)
+{
+    g_autofree char *conns = NULL;
+
+    if (nc->info != &net_slirp_info) {
+        return;
+    }
+    conns = slirp_connection_info(nc_to_slirp(nc)->slirp);
+    /* QEMU names the hub too; a -netdev is on none (-1), as here. */
+    g_string_append_printf(opaque, "Hub -1 (%s):\n%s", nc->name, conns);
+}
+
+void hmp_info_usernet(GString *out, int cpu)
+{
+    (void)cpu;
+    qemu_foreach_net_client(info_usernet_one, out);
+}
+
 static void __attribute__((constructor)) net_slirp_register(void)
 {
     netdev_register_type("user", net_init_user);

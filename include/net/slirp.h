@@ -14,4 +14,7 @@
  */
 uint64_t net_slirp_dropped_frames(NetClientState *nc);
 
+/* HMP "info usernet": every user netdev's connections, as QEMU prints. */
+void hmp_info_usernet(GString *out, int cpu);
+
 #endif

@@ -93,7 +93,8 @@ static void post_rx(UNet *n, unsigned count)
     qvirtq_kick(vq);
 }
 
-static void unet_start(UNet *n, const char *user_opts)
+/* A user netdev with @user_opts behind the device; @rx buffers posted. */
+static void unet_start(UNet *n, const char *user_opts, unsigned rx)
 {
     memset(n, 0, sizeof(*n));
     n->s = qt_start("-m %llu -netdev user,id=n0%s%s "
@@ -114,7 +115,9 @@ static void unet_start(UNet *n, const char *user_opts)
                                       offsetof(struct virtio_net_config,
                                                mac) + i);
     }
-    post_rx(n, RX_POSTED);
+    if (rx) {
+        post_rx(n, rx);
+    }
 }
 
 /* Transmit @frame (header, then the frame, in one buffer). */
@@ -299,7 +302,7 @@ static void test_dhcp(const void *data)
     size_t len;
     UNet n;
 
-    unet_start(&n, c[0]);
+    unet_start(&n, c[0], RX_POSTED);
     guest_tx(&n, f, dhcp_discover(f, n.mac, 0x5eed));
     rx_until(&n, is_dhcp_offer, &r, "DHCP offer");
     bootp = ip_payload(&r, IPPROTO_UDP, &len) + 8;
@@ -326,7 +329,7 @@ static void test_arp(const void *data)
     UNet n;
 
     (void)data;
-    unet_start(&n, NULL);
+    unet_start(&n, NULL, RX_POSTED);
     guest_tx(&n, f, arp_frame(f, 1, n.mac, bcast, "10.0.2.15", "10.0.2.2"));
     rx_until(&n, is_arp_reply, &r, "ARP reply");
     QT_ASSERT(!memcmp(r.data, n.mac, 6));
@@ -345,6 +348,31 @@ static bool is_syn_to_22(UNet *n, const Frame *f)
     return tcp && len >= 20 && !memcmp(f->data, n->mac, 6) &&
            !memcmp(f->data + ETH_HLEN + 16, "\x0a\x00\x02\x0f", 4) &&
            get16(tcp + 2) == 22 && (tcp[13] & (TCP_SYN | TCP_ACK)) == TCP_SYN;
+}
+
+/*
+ * With no RX buffers posted, slirp's answer is dropped, not queued: once
+ * buffers come, the first frame is the answer to a later request.
+ */
+static void test_no_buffers(const void *data)
+{
+    uint8_t f[600];
+    Frame r;
+    const uint8_t *bootp;
+    size_t len;
+    UNet n;
+
+    (void)data;
+    unet_start(&n, NULL, 0);
+    guest_tx(&n, f, dhcp_discover(f, n.mac, 1));
+    g_usleep(300 * 1000);
+    post_rx(&n, RX_POSTED);
+    guest_tx(&n, f, dhcp_discover(f, n.mac, 2));
+    QT_ASSERT(guest_rx(&n, &r));
+    QT_ASSERT(is_dhcp_offer(&n, &r));
+    bootp = ip_payload(&r, IPPROTO_UDP, &len) + 8;
+    QT_ASSERT(!memcmp(bootp + 4, "\x02\x00\x00\x00", 4));
+    qt_quit(n.s);
 }
 
 /* A port nothing listens on: bind port 0 and see what the kernel gave. */
@@ -376,7 +404,7 @@ static void test_hostfwd(const void *data)
     }
     port = free_port();
     opts = g_strdup_printf("hostfwd=tcp:127.0.0.1:%d-:22", port);
-    unet_start(&n, opts);
+    unet_start(&n, opts, RX_POSTED);
     fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     a.sin_port = htons(port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -504,6 +532,8 @@ int main(int argc, char **argv)
                 QEMU_STOPPED);
     qt_test_add("user/arp", test_arp, NULL, QT_QVMM_ONLY, QEMU_STOPPED);
     qt_test_add("user/hostfwd", test_hostfwd, NULL, QT_QVMM_ONLY,
+                QEMU_STOPPED);
+    qt_test_add("user/no-buffers", test_no_buffers, NULL, QT_QVMM_ONLY,
                 QEMU_STOPPED);
     qt_test_add("user/errors", test_errors, NULL, QT_BOTH, NULL);
     return qt_test_run(argc, argv);

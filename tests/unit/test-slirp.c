@@ -23,6 +23,7 @@
 #include "chardev/char.h"
 #include "qemu/error-report.h"
 #include "qemu/main-loop.h"
+#include "qemu/timer.h"
 #include "capture.h"
 
 static const uint8_t guest_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
@@ -851,6 +852,43 @@ START_TEST(client_identity)
 }
 END_TEST
 
+/* HMP "info usernet": QEMU's header per netdev, slirp's table. */
+START_TEST(info_usernet)
+{
+    g_autoptr(GString) out = g_string_new(NULL);
+    g_autofree char *opts = NULL;
+    g_autofree char *fwd = NULL;
+    GError *err = NULL;
+    int port;
+
+    if (!private_netns("info_usernet")) {
+        return;
+    }
+    port = free_port(SOCK_STREAM);
+    opts = g_strdup_printf("hostfwd=tcp:127.0.0.1:%d-:22", port);
+    user_with_nic(opts);
+    {
+        g_autoptr(QOpts) o = qopts_parse("restrict=on", NULL, NULL);
+
+        ck_assert(netdev_find_type("user")(o, "u1", &err));
+    }
+    hmp_info_usernet(out, 0);
+    ck_assert_msg(g_str_has_prefix(out->str, "Hub -1 (u0):\n  Protocol[State]"
+                                   "    FD  Source Address  Port   Dest. "
+                                   "Address  Port RecvQ SendQ\n"), "%s",
+                  out->str);
+    fwd = g_strdup_printf("       127.0.0.1 %5d       10.0.2.15    22     0"
+                          "     0\n", port);
+    ck_assert_msg(strstr(out->str, "  TCP[HOST_FORWARD] ") &&
+                  strstr(out->str, fwd), "%s", out->str);
+    ck_assert_msg(g_str_has_suffix(out->str, "Hub -1 (u1):\n  Protocol"
+                                   "[State]    FD  Source Address  Port   "
+                                   "Dest. Address  Port RecvQ SendQ\n"),
+                  "%s", out->str);
+    net_cleanup();
+}
+END_TEST
+
 /* ---- option errors ---- */
 
 static const struct {
@@ -1268,6 +1306,75 @@ START_TEST(guestfwd_named_chardev)
 }
 END_TEST
 
+/* ---- slirp's timers ---- */
+
+/* The prefix of an IPv6 router advertisement's prefix option, or NULL. */
+static const uint8_t *ra_prefix(const uint8_t *f, size_t len, int *bits)
+{
+    const uint8_t *icmp = f + ETH_HLEN + 40, *end = f + len;
+
+    if (len < ETH_HLEN + 40 + 16 || get16(f + 12) != 0x86dd ||
+        f[ETH_HLEN + 6] != 58 || icmp[0] != 134) {
+        return NULL;
+    }
+    for (const uint8_t *o = icmp + 16; o + 2 <= end && o[1]; o += o[1] * 8) {
+        if (o[0] == 3 && o[1] == 4 && o + 32 <= end) {
+            *bits = o[2];
+            return o + 16;
+        }
+    }
+    return NULL;
+}
+
+static bool is_ra(const uint8_t *f, size_t len, const void *arg)
+{
+    int bits;
+
+    (void)arg;
+    return ra_prefix(f, len, &bits) != NULL;
+}
+
+/*
+ * Slirp advertises its IPv6 router every 200 to 600 s of virtual time:
+ * on a manual clock nothing comes until the clock moves, then one RA
+ * with the configured prefix.
+ */
+START_TEST(ipv6_router_advertisement)
+{
+    FakeNic *nic;
+    g_autoptr(GByteArray) f = NULL;
+    struct in6_addr want;
+    const uint8_t *prefix;
+    int bits;
+
+    qemu_clock_set_manual(true);
+    nic = user_with_nic("ipv6-net=fd00:1::/48");
+    ck_assert_ptr_null(pump_until(nic, is_ra, NULL, 200));
+    qemu_clock_advance_virtual(199 * NANOSECONDS_PER_SECOND);
+    ck_assert_ptr_null(pump_until(nic, is_ra, NULL, 200));
+    qemu_clock_advance_virtual(601 * NANOSECONDS_PER_SECOND);
+    f = pump_until(nic, is_ra, NULL, 2000);
+    ck_assert_msg(f != NULL, "no router advertisement after 601 s");
+    prefix = ra_prefix(f->data, f->len, &bits);
+    inet_pton(AF_INET6, "fd00:1::", &want);
+    ck_assert_int_eq(bits, 48);
+    ck_assert_mem_eq(prefix, want.s6_addr, 16);
+    net_cleanup();
+}
+END_TEST
+
+START_TEST(ipv6_off_no_advertisement)
+{
+    FakeNic *nic;
+
+    qemu_clock_set_manual(true);
+    nic = user_with_nic("ipv6=off");
+    qemu_clock_advance_virtual(601 * NANOSECONDS_PER_SECOND);
+    ck_assert_ptr_null(pump_until(nic, is_ra, NULL, 200));
+    net_cleanup();
+}
+END_TEST
+
 /* ---- a hostile guest ---- */
 
 /*
@@ -1335,6 +1442,7 @@ static Suite *slirp_suite(void)
     tcase_add_test(tc, restrict_blocks_outbound);
     tcase_add_test(tc, restrict_keeps_hostfwd);
     tcase_add_test(tc, client_identity);
+    tcase_add_test(tc, info_usernet);
     tcase_add_loop_test(tc, option_errors, 0, ARRAY_SIZE(bad_opts));
     tcase_add_test(tc, option_lengths);
     tcase_add_loop_test(tc, option_accepted, 0, ARRAY_SIZE(good_opts));
@@ -1344,6 +1452,8 @@ static Suite *slirp_suite(void)
     tcase_add_test(tc, guestfwd_chardev);
     tcase_add_test(tc, guestfwd_bad_chardev);
     tcase_add_test(tc, guestfwd_named_chardev);
+    tcase_add_test(tc, ipv6_router_advertisement);
+    tcase_add_test(tc, ipv6_off_no_advertisement);
     tcase_add_test(tc, hostile_frames);
     suite_add_tcase(s, tc);
     return s;
