@@ -218,12 +218,15 @@ bool qemu_set_link(const char *name, bool up, GError **errp)
             nc->info->link_status_changed(nc);
         }
         /*
-         * A NIC's peer follows it, as in QEMU, so the backend stops
-         * reading; a backend's link does not change the NIC's own state
-         * (the guest sees the NIC's link).
+         * As in QEMU: a backend taken down takes its NIC with it, so the
+         * guest sees the link go; a NIC taken down leaves the backend's
+         * own state alone (delivery checks both ends, so nothing flows
+         * either way), but the backend is told.
          */
-        if (nc->peer && nc->info->type == NET_CLIENT_DRIVER_NIC) {
-            nc->peer->link_down = !up;
+        if (nc->peer) {
+            if (nc->peer->info->type == NET_CLIENT_DRIVER_NIC) {
+                nc->peer->link_down = !up;
+            }
             if (nc->peer->info->link_status_changed) {
                 nc->peer->info->link_status_changed(nc->peer);
             }

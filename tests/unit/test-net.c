@@ -187,9 +187,12 @@ START_TEST(test_link)
     ck_assert(g_error_matches(err, QVMM_ERROR, QVMM_ERROR_DEVICE_NOT_FOUND));
     g_clear_error(&err);
 
-    /* A NIC's link takes its backend along, both ways. */
+    /*
+     * QEMU's rules: a NIC's link leaves the backend's state alone (the
+     * backend is only told), and nothing flows either way.
+     */
     ck_assert(qemu_set_link("nic0", false, &err));
-    ck_assert(nic->nc.link_down && be->nc.link_down);
+    ck_assert(nic->nc.link_down && !be->nc.link_down);
     ck_assert_uint_eq(nic->link_changes, 1);
     ck_assert_uint_eq(be->link_changes, 1);
     /* A frame on a pulled cable is lost, not refused. */
@@ -197,6 +200,9 @@ START_TEST(test_link)
                      sizeof(frame));
     ck_assert_uint_eq(nic->received, 0);
     ck_assert(qemu_can_send_packet(&be->nc));
+    ck_assert_int_eq(qemu_send_packet(&nic->nc, frame, sizeof(frame)),
+                     sizeof(frame));
+    ck_assert_uint_eq(be->received, 0);
 
     ck_assert(qemu_set_link("nic0", true, &err));
     ck_assert(!nic->nc.link_down && !be->nc.link_down);
@@ -204,9 +210,12 @@ START_TEST(test_link)
                      sizeof(frame));
     ck_assert_uint_eq(nic->received, 1);
 
-    /* The backend's own link leaves the NIC's state alone. */
+    /* A backend's link takes its NIC along, so the guest sees it. */
     ck_assert(qemu_set_link("n0", false, &err));
-    ck_assert(be->nc.link_down && !nic->nc.link_down);
+    ck_assert(be->nc.link_down && nic->nc.link_down);
+    ck_assert_uint_eq(nic->link_changes, 3);
+    ck_assert(qemu_set_link("n0", true, &err));
+    ck_assert(!be->nc.link_down && !nic->nc.link_down);
     del_all();
 }
 END_TEST
