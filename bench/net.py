@@ -208,6 +208,8 @@ class Phase:
     def __init__(self, name: str):
         self.name, self.t0, self.cpu0 = name, 0.0, (0.0, 0.0)
         self.frames = 0
+        self.guest_frames = 0   # what the guest counted: sent, or echoed
+        self.kicks = 0          # its TX notifies
         self.host_busy = 0.0
         self.seconds = 0.0
         self.cpu = (0.0, 0.0)
@@ -228,6 +230,11 @@ def drive(ns: str, proc: subprocess.Popen, window: int,
         if line.startswith("bench: waiting for the host's start frame"):
             counter.send(udp_frame(64, src_port=BENCH_PORT + 1))
             started = True
+        m = re.match(r"bench: (tx|echo) size=(\d+) frames=(\d+) .*kicks=(\d+)$",
+                     line)
+        if m and m.group(1) + m.group(2) in phases:
+            ph = phases[m.group(1) + m.group(2)]
+            ph.guest_frames, ph.kicks = int(m.group(3)), int(m.group(4))
         m = re.match(r"bench: (start|end) ((tx|echo)(\d+))$", line)
         if not m:
             continue
@@ -364,6 +371,8 @@ def main() -> int:
     res = {k: {} for k in ("qemu", "qvmm")}
     problems: List[str] = []
     busy: Dict[str, Dict[str, List[float]]] = {"qemu": {}, "qvmm": {}}
+    seen: Dict[str, Dict[str, List[Tuple[float, float]]]] = \
+        {"qemu": {}, "qvmm": {}}
     try:
         # The tap's IPv6 chatter would only be noise for the guest.
         run(["ip", "netns", "exec", ns, "sysctl", "-qw",
@@ -379,6 +388,10 @@ def main() -> int:
                     size = int(re.sub(r"\D", "", name))
                     if ph.echoer:
                         busy[key].setdefault(name, []).append(ph.host_busy)
+                    if ph.guest_frames:
+                        seen[key].setdefault(name, []).append(
+                            (ph.frames / ph.guest_frames,
+                             ph.guest_frames / max(ph.kicks, 1)))
                     for unit, v in metrics(ph, size).items():
                         res[key].setdefault(name, {}).setdefault(unit, []).append(v)
                 if why:
@@ -390,6 +403,15 @@ def main() -> int:
     print("\nvirtio-net over tap, %d s per phase, %d round(s), echo window %d"
           % (args.secs, args.rounds, args.window))
     print_table(res, phases)
+    # Frames the host saw against those the guest counted (its window is
+    # a little wider), and how many frames the guest sent per notify.
+    print("host/guest frame count, guest frames per TX notify (medians):")
+    for key, d in seen.items():
+        if d:
+            print("  %-4s  %s" % (key, ", ".join(
+                "%s %.2f/%.1f" % (n, median([a for a, _ in v]),
+                                  median([b for _, b in v]))
+                for n, v in d.items())))
     # Near 100 %, the echo figures are the host script's limit, not the VMM's.
     print("host echo thread on a CPU (median share of the phase):")
     for key, d in busy.items():
