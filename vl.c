@@ -208,6 +208,14 @@ static void print_help(void)
 "                a raw disk image (if=none: for -device ...,drive=ID)\n"
 "-blockdev driver=file|raw,node-name=N,...   (keyval or JSON)\n"
 "-object iothread,id=id   an I/O thread for a device's queues\n"
+"-netdev tap,id=str[,ifname=name][,script=file][,downscript=file]\n"
+"       [,vnet_hdr=on|off][,queues=n][,sndbuf=size][,fd=h][,fds=x:y]\n"
+"       [,vhost=on|off][,vhostfd=h][,vhostfds=x:y]   (keyval or JSON)\n"
+"                a tap backend for -device virtio-net-pci,netdev=id\n"
+"-nic TYPE[,id=][,model=virtio-net-pci][,mac=][,backend options]\n"
+"                a netdev and a virtio-net NIC on it; -nic none: no NIC\n"
+"-net nic[,model=][,macaddr=] -net tap,...\n"
+"                legacy: one NIC and one backend, joined directly\n"
 "-nographic      serial port on the terminal (Ctrl-a h for help)\n"
 "-display none   -vga none   -nodefaults   -no-user-config\n"
 "\nMonitor (QMP):\n"
@@ -1197,6 +1205,10 @@ static void create_legacy_net(void)
 {
     g_autoptr(QOpts) nic = NULL, backend = NULL;
     const char *nic_arg = NULL, *backend_arg = NULL;
+    static const char *const nic_keys[] = {
+        "type", "model", "macaddr", "netdev", "name", "id", NULL
+    };
+    g_autoptr(GError) err = NULL;
     g_autofree char *id = NULL;
     bool generated = false;
 
@@ -1226,6 +1238,11 @@ static void create_legacy_net(void)
         loc_set_cmdline("-net", nic_arg ? nic_arg : backend_arg);
         refuse_legacy_net();
     }
+    loc_set_cmdline("-net", nic_arg);
+    if (!qopts_check_keys(nic, nic_keys, &err)) {
+        fatal(g_steal_pointer(&err));
+    }
+    loc_clear();
     if (backend) {
         loc_set_cmdline("-net", backend_arg);
         id = g_strdup(qopts_get(backend, "id"));
@@ -1249,6 +1266,8 @@ static void create_legacy_net(void)
 static void create_netdevs(void)
 {
     nic_specs = g_ptr_array_new();
+    /* At exit (a start-up failure too) the down scripts run. */
+    atexit(net_cleanup);
     for (guint i = 0; i < conf.netdev->len; i++) {
         const char *arg = g_ptr_array_index(conf.netdev, i);
         g_autoptr(GError) err = NULL;
@@ -1267,8 +1286,6 @@ static void create_netdevs(void)
         create_nic_netdev(g_ptr_array_index(conf.nic, i));
     }
     create_legacy_net();
-    /* At exit, the down scripts run and created taps go away. */
-    atexit(net_cleanup);
 }
 
 /* The NICs of -nic/-net, on the PCI bus before any -device. */

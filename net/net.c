@@ -319,7 +319,7 @@ NetdevInitFunc netdev_find_type(const char *type)
 static const char *const netdev_types_absent[] = {
     "socket", "stream", "dgram", "hubport", "l2tpv3", "vde", "bridge",
     "vhost-user", "vhost-vdpa", "netmap", "vmnet-host", "vmnet-shared",
-    "vmnet-bridged", "user", NULL
+    "vmnet-bridged", NULL
 };
 
 static void netdev_register_builtin(void)

@@ -33,6 +33,8 @@ typedef struct GuestFwd {
     struct in_addr addr;
     int port;
     Chardev *chr;                  /* NULL for a "cmd:" rule */
+    bool chr_owned;                /* ours to delete (as in QEMU) */
+    bool attached;
     struct SlirpState *s;
 } GuestFwd;
 
@@ -583,11 +585,11 @@ static void guestfwd_free(gpointer data)
 {
     GuestFwd *fwd = data;
 
-    if (fwd->chr) {
-        const char *id = qemu_chr_id(fwd->chr);
-
+    if (fwd->attached) {
         qemu_chr_detach(fwd->chr, fwd);
-        qemu_chr_delete(id, NULL);
+    }
+    if (fwd->chr_owned) {
+        qemu_chr_delete(qemu_chr_id(fwd->chr), NULL);
     }
     g_free(fwd);
 }
@@ -610,21 +612,29 @@ static bool guestfwd_target(SlirpState *s, GuestFwd *fwd, const char *rule,
         fwd->chr = qemu_chr_new_legacy(label, target, &err);
     }
     if (!fwd->chr) {
+        /* QEMU explains a bad spec, but not a missing "chardev:ID". */
         if (!err) {
             error_report("'%s' is not a valid char driver", target);
-        } else if (*err->message) {
+        } else if (*err->message &&
+                   !g_error_matches(err, QEMU_CHR_ERROR,
+                                    QEMU_CHR_ERROR_NOT_FOUND)) {
             error_report("%s", err->message);
         }
         g_clear_error(&err);
         error_setg(errp, "Could not open guest forwarding device '%s'", label);
         return false;
     }
+    /* One named by "chardev:ID" belongs to -chardev until we attach. */
+    fwd->chr_owned = !g_str_has_prefix(target, "chardev:");
     if (slirp_add_guestfwd(s->slirp, guestfwd_write, fwd, &fwd->addr,
                            fwd->port) < 0) {
         goto conflict;
     }
-    return qemu_chr_attach(fwd->chr, guestfwd_can_read, guestfwd_read, NULL,
-                           fwd, errp);
+    fwd->attached = qemu_chr_attach(fwd->chr, guestfwd_can_read,
+                                    guestfwd_read, NULL, fwd, errp);
+    /* QEMU deletes a guestfwd's chardev with the netdev, even a -chardev. */
+    fwd->chr_owned |= fwd->attached;
+    return fwd->attached;
 
 conflict:
     error_setg(errp, "Conflicting/invalid host:port in guest forwarding "
@@ -695,6 +705,7 @@ struct SlirpSource {
     GSource source;
     SlirpState *s;
     GArray *fds;                   /* of GPollFD, registered with source */
+    GArray *next;                  /* what slirp wants watched now */
     gint64 deadline;               /* g_source_get_time() µs, or -1 */
     bool kicked;
 };
@@ -736,20 +747,55 @@ static int slirp_get_revents(int idx, void *opaque)
     return gio_to_slirp(g_array_index(fds, GPollFD, idx).revents);
 }
 
+static bool same_fds(GArray *a, GArray *b)
+{
+    if (a->len != b->len) {
+        return false;
+    }
+    for (guint i = 0; i < a->len; i++) {
+        GPollFD *x = &g_array_index(a, GPollFD, i);
+        GPollFD *y = &g_array_index(b, GPollFD, i);
+
+        if (x->fd != y->fd || x->events != y->events) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * Register what slirp now wants watched.  GLib inserts each poll record
+ * into a sorted list, so re-registering every socket on every iteration
+ * would cost n^2; usually the set is the one registered already.
+ */
+static void slirp_source_update_fds(SlirpSource *ss)
+{
+    GSource *source = &ss->source;
+    GArray *old = ss->fds;
+
+    if (!same_fds(old, ss->next)) {
+        for (guint i = 0; i < old->len; i++) {
+            g_source_remove_poll(source, &g_array_index(old, GPollFD, i));
+        }
+        ss->fds = ss->next;
+        ss->next = old;
+        for (guint i = 0; i < ss->fds->len; i++) {
+            g_source_add_poll(source, &g_array_index(ss->fds, GPollFD, i));
+        }
+    }
+    for (guint i = 0; i < ss->fds->len; i++) {
+        g_array_index(ss->fds, GPollFD, i).revents = 0;
+    }
+    g_array_set_size(ss->next, 0);
+}
+
 static gboolean slirp_source_prepare(GSource *source, gint *timeout)
 {
     SlirpSource *ss = (SlirpSource *)source;
     uint32_t ms = UINT32_MAX;
 
-    for (guint i = 0; i < ss->fds->len; i++) {
-        g_source_remove_poll(source, &g_array_index(ss->fds, GPollFD, i));
-    }
-    g_array_set_size(ss->fds, 0);
-    slirp_pollfds_fill(ss->s->slirp, &ms, slirp_add_poll, ss->fds);
-    /* Only now are the elements' addresses stable. */
-    for (guint i = 0; i < ss->fds->len; i++) {
-        g_source_add_poll(source, &g_array_index(ss->fds, GPollFD, i));
-    }
+    slirp_pollfds_fill(ss->s->slirp, &ms, slirp_add_poll, ss->next);
+    slirp_source_update_fds(ss);
     if (ss->kicked) {
         ms = 0;
     }
@@ -795,6 +841,7 @@ static gboolean slirp_source_dispatch(GSource *source, GSourceFunc cb,
 static void slirp_source_finalize(GSource *source)
 {
     g_array_free(((SlirpSource *)source)->fds, TRUE);
+    g_array_free(((SlirpSource *)source)->next, TRUE);
 }
 
 static GSourceFuncs slirp_source_funcs = {
@@ -1038,6 +1085,7 @@ static void slirp_attach_source(SlirpState *s)
     s->source = (SlirpSource *)src;
     s->source->s = s;
     s->source->fds = g_array_new(FALSE, TRUE, sizeof(GPollFD));
+    s->source->next = g_array_new(FALSE, TRUE, sizeof(GPollFD));
     s->source->deadline = -1;
     g_source_set_name(src, "slirp");
     g_source_attach(src, NULL);

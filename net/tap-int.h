@@ -25,9 +25,11 @@ NetClientState *tap_client_new(const char *name, unsigned queue_index,
 /* Run @script with @ifname when the client goes away. */
 void tap_client_set_down_script(NetClientState *nc, const char *script,
                                 const char *ifname);
-/* vhost-net on @vhostfd (taken over), chained after @prev's. */
+/* vhost-net on @vhostfd (taken over), chained after @prev's, busy
+ * polling for @poll_us microseconds (poll-us=) when not 0. */
 bool tap_client_enable_vhost(NetClientState *nc, int vhostfd,
-                             NetClientState *prev, GError **errp);
+                             NetClientState *prev, uint64_t poll_us,
+                             GError **errp);
 int tap_client_fd(NetClientState *nc);
 
 /* -netdev tap,... */

@@ -116,6 +116,7 @@ typedef struct TapOptions {
     uint64_t sndbuf;
     bool has_queues;
     uint64_t queues;
+    uint64_t poll_us;              /* vhost's busy polling; else unused */
 } TapOptions;
 
 static bool parse_u64(const char *key, const char *v, uint64_t *out,
@@ -132,6 +133,20 @@ static bool parse_u64(const char *key, const char *v, uint64_t *out,
     return true;
 }
 
+/* QAPI's uint32 members: a uint64 first, then the narrower range. */
+static bool parse_u32(const char *key, const char *v, uint64_t *out,
+                      GError **errp)
+{
+    if (!parse_u64(key, v, out, errp)) {
+        return false;
+    }
+    if (*out > UINT32_MAX) {
+        error_setg(errp, "Parameter '%s' expects uint32_t", key);
+        return false;
+    }
+    return true;
+}
+
 static bool tap_parse_one(TapOptions *t, const QOpt *o, GError **errp)
 {
     static const char *const strings[] = {
@@ -140,8 +155,10 @@ static bool tap_parse_one(TapOptions *t, const QOpt *o, GError **errp)
     };
     const char *k = o->key, *v = o->value;
 
+    /* Taken by qopts_get below; br= belongs to the bridge helper, which
+     * qvmm refuses, and QEMU ignores it without one. */
     if (g_strv_contains(strings, k)) {
-        return true;               /* taken by qopts_get below */
+        return true;
     }
     if (!strcmp(k, "vnet_hdr")) {
         t->has_vnet_hdr = true;
@@ -164,11 +181,10 @@ static bool tap_parse_one(TapOptions *t, const QOpt *o, GError **errp)
     }
     if (!strcmp(k, "queues")) {
         t->has_queues = true;
-        return parse_u64(k, v, &t->queues, errp);
+        return parse_u32(k, v, &t->queues, errp);
     }
     if (!strcmp(k, "poll-us")) {
-        uint64_t us;               /* only busy polling would use it */
-        return parse_u64(k, v, &us, errp);
+        return parse_u32(k, v, &t->poll_us, errp);
     }
     error_setg(errp, "Invalid parameter '%s'", k);
     return false;
@@ -284,7 +300,8 @@ static NetClientState *tap_init_one(const TapOptions *t, const char *id,
     }
     nc = tap_client_new(id, i, queues, fd, vnet_hdr);
     g_strlcpy(nc->info_str, info, sizeof(nc->info_str));
-    if (vfd >= 0 && !tap_client_enable_vhost(nc, vfd, prev, errp)) {
+    if (vfd >= 0 &&
+        !tap_client_enable_vhost(nc, vfd, prev, t->poll_us, errp)) {
         qemu_del_net_client(nc);
         return NULL;
     }

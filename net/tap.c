@@ -350,7 +350,8 @@ void tap_client_set_down_script(NetClientState *nc, const char *script,
 }
 
 bool tap_client_enable_vhost(NetClientState *nc, int vhostfd,
-                             NetClientState *prev, GError **errp)
+                             NetClientState *prev, uint64_t poll_us,
+                             GError **errp)
 {
     TAPState *s = tap_of(nc);
     VhostNetOptions o = {
@@ -360,6 +361,7 @@ bool tap_client_enable_vhost(NetClientState *nc, int vhostfd,
         .backend_poll = tap_vhost_poll,
         .opaque = s,
         .prev = prev ? tap_of(prev)->vhost : NULL,
+        .busyloop_us = poll_us,
     };
 
     s->vhost = vhost_net_init(&o, errp);

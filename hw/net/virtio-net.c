@@ -22,6 +22,7 @@
 #include "qemu/error-report.h"
 #include "qemu/iov.h"
 #include "hw/net/virtio-net.h"
+#include "hw/virtio/vhost-net.h"
 #include "hw/pci/msix.h"
 #include <endian.h>
 #include <sys/eventfd.h>
@@ -473,6 +474,12 @@ static const NetClientInfo virtio_net_nic_info = {
 
 /* ---- control queue ---- */
 
+/*
+ * Payload lengths are checked as QEMU checks them: a command's value must
+ * be there, trailing bytes are ignored, except for the MAC commands,
+ * whose size must match exactly.
+ */
+
 /* A command's payload: the out bytes after its class/command header. */
 typedef struct CtrlData {
     const struct iovec *iov;
@@ -504,7 +511,7 @@ static uint8_t ctrl_rx(VirtIONet *n, uint8_t cmd, CtrlData *d)
     };
     uint8_t on;
 
-    if (cmd >= G_N_ELEMENTS(flags) || d->len != 1 ||
+    if (cmd >= G_N_ELEMENTS(flags) || d->len < 1 ||
         (cmd > VIRTIO_NET_CTRL_RX_ALLMULTI &&
          !virtio_has_feature(&n->proxy, VIRTIO_NET_F_CTRL_RX_EXTRA))) {
         return VIRTIO_NET_ERR;
@@ -572,7 +579,7 @@ static uint8_t ctrl_vlan(VirtIONet *n, uint8_t cmd, CtrlData *d)
     uint16_t vid;
 
     if (!virtio_has_feature(&n->proxy, VIRTIO_NET_F_CTRL_VLAN) ||
-        d->len != sizeof(vid) || cmd > VIRTIO_NET_CTRL_VLAN_DEL) {
+        d->len < sizeof(vid) || cmd > VIRTIO_NET_CTRL_VLAN_DEL) {
         return VIRTIO_NET_ERR;
     }
     ctrl_read(d, &vid, sizeof(vid));
@@ -593,7 +600,7 @@ static uint8_t ctrl_mq(VirtIONet *n, uint8_t cmd, CtrlData *d)
     uint16_t pairs;
 
     if (!virtio_has_feature(&n->proxy, VIRTIO_NET_F_MQ) ||
-        cmd != VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET || d->len != sizeof(pairs)) {
+        cmd != VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET || d->len < sizeof(pairs)) {
         return VIRTIO_NET_ERR;
     }
     ctrl_read(d, &pairs, sizeof(pairs));
@@ -626,7 +633,7 @@ static uint8_t ctrl_offloads(VirtIONet *n, uint8_t cmd, CtrlData *d)
     uint64_t o;
 
     if (!virtio_has_feature(&n->proxy, VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) ||
-        cmd != VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET || d->len != sizeof(o)) {
+        cmd != VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET || d->len < sizeof(o)) {
         return VIRTIO_NET_ERR;
     }
     ctrl_read(d, &o, sizeof(o));
@@ -764,7 +771,8 @@ static uint64_t virtio_net_get_features(VirtIOPCIProxy *p)
             features |= F(f[i].bit);
         }
     }
-    return features;
+    /* The kernel's data path must be able to do what is offered. */
+    return n->vhost ? vhost_net_get_features(n->vhost, features) : features;
 }
 
 static void virtio_net_get_config(VirtIOPCIProxy *p, uint8_t *config)
@@ -779,6 +787,33 @@ static void virtio_net_get_config(VirtIOPCIProxy *p, uint8_t *config)
     memcpy(config, &c, NET_CONFIG_SIZE);
 }
 
+/*
+ * Hand the data queues to the kernel's vhost-net.  If it cannot take
+ * them (a queue without an MSI-X vector, an ioctl failing), the device
+ * carries on in qvmm, as QEMU does.
+ */
+static void vhost_start(VirtIONet *n)
+{
+    GError *err = NULL;
+    unsigned pairs = virtio_has_feature(&n->proxy, VIRTIO_NET_F_MQ) ?
+                     n->max_pairs : 1;
+
+    if (vhost_net_start(n->vhost, &n->proxy, pairs, &err)) {
+        n->vhost_pairs = pairs;
+        return;
+    }
+    error_report("%s; falling back to userspace virtio", err->message);
+    g_error_free(err);
+}
+
+static void vhost_stop(VirtIONet *n)
+{
+    if (n->vhost_pairs) {
+        vhost_net_stop(n->vhost, &n->proxy, n->vhost_pairs);
+        n->vhost_pairs = 0;
+    }
+}
+
 /* DRIVER_OK: the features are final. */
 static void virtio_net_start(VirtIOPCIProxy *p)
 {
@@ -791,14 +826,25 @@ static void virtio_net_start(VirtIOPCIProxy *p)
     if (n->has_vnet_hdr) {
         apply_offloads(n);
     }
-    /* The transport kicks every enabled queue next, which lets held
-     * frames through on both sides. */
+    if (n->vhost) {
+        vhost_start(n);
+    }
+    /* The transport kicks every enabled queue next (those vhost took
+     * excepted), which lets held frames through on both sides. */
 }
 
 static void virtio_net_reset(VirtIOPCIProxy *p)
 {
     VirtIONet *n = to_net(p);
 
+    if (n->vhost_pairs) {
+        /* The transport reset the queues before this runs; giving them
+         * back from the kernel wrote its ring positions into them. */
+        vhost_stop(n);
+        for (unsigned q = 0; q < p->num_queues; q++) {
+            virtqueue_reset(&p->queues[q].vq);
+        }
+    }
     for (unsigned i = 0; i < n->max_pairs; i++) {
         if (n->vqs[i].tx_held) {
             virtqueue_element_free(n->vqs[i].tx_held);
@@ -887,12 +933,7 @@ static bool claim_backend(VirtIONet *n, NetClientState **peers,
                                errp)) {
         return false;
     }
-    if (nq && qemu_get_vhost_net(peers[0])) {
-        /* vhost_net_start()/stop() are not wired in yet. */
-        error_setg(errp, "virtio-net-pci: netdev '%s' uses vhost, which "
-                   "qvmm's virtio-net-pci cannot drive yet", n->netdev);
-        return false;
-    }
+    n->vhost = nq ? qemu_get_vhost_net(peers[0]) : NULL;
     n->max_pairs = MAX(nq, 1);
     n->has_vnet_hdr = nq && qemu_has_vnet_hdr(peers[0]) &&
                       qemu_has_vnet_hdr_len(peers[0], HDR_LEN);
@@ -986,6 +1027,9 @@ static void virtio_net_finalize(DeviceState *dev)
 {
     VirtIONet *n = (VirtIONet *)dev;
 
+    if (n->vqs) {
+        vhost_stop(n);
+    }
     virtio_pci_finalize(&n->proxy);
     for (unsigned i = 0; n->vqs && i < n->max_pairs; i++) {
         virtqueue_element_free(n->vqs[i].tx_held);

@@ -29,6 +29,7 @@ struct VhostNet {
     int backend_fd;
     bool backend_has_vnet_hdr;
     uint64_t kernel_features;
+    uint32_t busyloop_us;
     void (*backend_poll)(void *opaque, bool enable);
     void *opaque;
     VhostNet *prev, *next;
@@ -62,6 +63,7 @@ VhostNet *vhost_net_init(const VhostNetOptions *o, GError **errp)
     net->backend_fd = o->backend_fd;
     net->backend_has_vnet_hdr = o->backend_has_vnet_hdr;
     net->backend_poll = o->backend_poll;
+    net->busyloop_us = o->busyloop_us;
     net->opaque = o->opaque;
     if (vhost_net_ioctl(net->fd, VHOST_SET_OWNER, NULL) < 0 ||
         vhost_net_ioctl(net->fd, VHOST_GET_FEATURES,
@@ -102,6 +104,14 @@ static bool set_mem_table(VhostNet *net)
     return vhost_net_ioctl(net->fd, VHOST_SET_MEM_TABLE, mem) == 0;
 }
 
+static bool set_busyloop(VhostNet *net, unsigned r)
+{
+    struct vhost_vring_state st = { .index = r, .num = net->busyloop_us };
+
+    return vhost_net_ioctl(net->fd, VHOST_SET_VRING_BUSYLOOP_TIMEOUT,
+                           &st) == 0;
+}
+
 /* Ring @r (0 RX, 1 TX) of this pair from virtqueue @vq of @p. */
 static bool set_vring(VhostNet *net, VirtIOPCIProxy *p, unsigned r,
                       unsigned vq, GError **errp)
@@ -136,7 +146,8 @@ static bool set_vring(VhostNet *net, VirtIOPCIProxy *p, unsigned r,
     }
     virtio_pci_queue_set_kick_external(p, vq, true);
     if (vhost_net_ioctl(net->fd, VHOST_SET_VRING_KICK, &kick) < 0 ||
-        vhost_net_ioctl(net->fd, VHOST_SET_VRING_CALL, &call) < 0) {
+        vhost_net_ioctl(net->fd, VHOST_SET_VRING_CALL, &call) < 0 ||
+        (net->busyloop_us && !set_busyloop(net, r))) {
         error_setg_errno(errp, errno, "vhost-net: setting up virtqueue %u",
                          vq);
         return false;

@@ -18,6 +18,7 @@ import ctypes
 import fcntl
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -144,6 +145,14 @@ ERRORS = [
      "directory\n",
      # QEMU 7.2 warns with this text, then fails an assertion.
      "netns,no-vhost,deliberate"),
+    ("vhostfd-not-vhost",
+     ["-netdev", "tap,id=n0,ifname=qvw%(pid)s,script=no,downscript=no,"
+      "vhostfd=0"],
+     "{P}-netdev tap,id=n0,ifname=qvw%(pid)s,script=no,downscript=no,"
+     "vhostfd=0: vhost-net requested but could not be initialized\n",
+     # QEMU 7.2 prints "vhost_set_owner failed: ...", this as a warning,
+     # then fails an assertion.
+     "netns,deliberate"),
     ("ifname-too-long",
      ["-netdev", "tap,id=n0,ifname=qvmmaveryveryverylongname,script=no,"
       "downscript=no"],
@@ -396,6 +405,51 @@ def tap_json_libvirt(t):
         check("hostnet0 has no peer" in err, "stderr %r" % err)
 
 
+def info_network(vm):
+    r = vm.cmd("human-monitor-command", **{"command-line": "info network"})
+    return r["return"].replace("\r\n", "\n")
+
+
+def nic_and_net(t):
+    """-nic makes a netdev and a NIC on it, the MAC series included."""
+    with Netns():
+        a, b = ["qvn%s%d" % (c, os.getpid() % 10000) for c in "ab"]
+        vm = Vmm(t, ["-nic", "tap,ifname=%s,script=no,downscript=no,"
+                     "model=virtio-net-pci" % a,
+                     "-nic", "tap,id=n1,ifname=%s,script=no,downscript=no,"
+                     "model=virtio-net-pci,mac=52:54:00:aa:bb:cc" % b])
+        got = info_network(vm)
+        want = ("virtio-net-pci.0: index=0,type=nic,model=virtio-net-pci,"
+                "macaddr=52:54:00:12:34:56\n"
+                " \\ __org.qemu.nic0: index=0,type=tap,ifname=%s,script=no,"
+                "downscript=no\n"
+                "virtio-net-pci.1: index=0,type=nic,model=virtio-net-pci,"
+                "macaddr=52:54:00:aa:bb:cc\n"
+                " \\ n1: index=0,type=tap,ifname=%s,script=no,"
+                "downscript=no\n" % (a, b))
+        # QEMU 7.2 names the generated netdev "#netNNN" (a random tail).
+        got = re.sub(r"#net[0-9]+:", "__org.qemu.nic0:", got)
+        check(got == want, "info network %r, expected %r" % (got, want))
+        code, err = vm.stop()
+        check(code == 0, "exit %d: %r" % (code, err))
+
+
+def legacy_net_pair(t):
+    """-net nic -net tap: joined directly (QEMU puts a hub between)."""
+    if t.qemu:
+        raise Skip("qvmm differs from QEMU on purpose (no hub)")
+    with Netns():
+        name = "qvl%d" % (os.getpid() % 10000)
+        vm = Vmm(t, ["-net", "nic,model=virtio",
+                     "-net", "tap,ifname=%s,script=no,downscript=no" % name])
+        got = info_network(vm)
+        check(got.startswith("virtio-net-pci.0: index=0,type=nic,") and
+              (" \\ __org.qemu.net0: index=0,type=tap,ifname=%s," % name)
+              in got, "info network %r" % got)
+        code, err = vm.stop()
+        check(code == 0 and err.count("\n") == 1, "exit %d: %r" % (code, err))
+
+
 CASES = [("error:" + e[0], (lambda e: lambda t: error_case(t, *e))(e))
          for e in ERRORS] + [
     ("no-permission", no_permission),
@@ -405,6 +459,8 @@ CASES = [("error:" + e[0], (lambda e: lambda t: error_case(t, *e))(e))
     ("tap-scripts", tap_scripts),
     ("tap-fd-passed", tap_fd_passed),
     ("tap-json-libvirt", tap_json_libvirt),
+    ("nic-and-net", nic_and_net),
+    ("legacy-net-pair", legacy_net_pair),
 ]
 
 

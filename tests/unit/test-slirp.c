@@ -20,6 +20,7 @@
 #include <sys/un.h>
 #include "net/net.h"
 #include "net/slirp.h"
+#include "chardev/char.h"
 #include "qemu/error-report.h"
 #include "qemu/main-loop.h"
 #include "capture.h"
@@ -1235,15 +1236,57 @@ START_TEST(guestfwd_bad_chardev)
 }
 END_TEST
 
+/* "chardev:ID" takes a -chardev; like QEMU, the netdev deletes it. */
+START_TEST(guestfwd_named_chardev)
+{
+    GError *err = NULL;
+    g_autofree char *out = NULL;
+
+    ck_assert_ptr_nonnull(qemu_chr_new_legacy("c0", "null", &err));
+    ck_assert(user_try("guestfwd=tcp:10.0.2.100:1234-chardev:c0", &err));
+    ck_assert(qemu_chr_fe_is_open(qemu_chr_find("c0")));
+    /* A second user of the same chardev is refused. */
+    {
+        g_autoptr(QOpts) opts = qopts_parse(
+            "guestfwd=tcp:10.0.2.100:1234-chardev:c0", NULL, NULL);
+
+        ck_assert(!netdev_find_type("user")(opts, "u1", &err));
+        ck_assert_str_eq(err->message, "Device 'c0' is in use");
+        g_clear_error(&err);
+    }
+    ck_assert_ptr_nonnull(qemu_chr_find("c0"));
+    net_cleanup();
+    ck_assert_ptr_null(qemu_chr_find("c0"));
+
+    capture_start();
+    ck_assert(!user_try("guestfwd=tcp:10.0.2.100:1234-chardev:nope", &err));
+    out = capture_end();
+    ck_assert_str_eq(out, "");
+    ck_assert_str_eq(err->message, "Could not open guest forwarding device "
+                     "'guestfwd.tcp.1234'");
+    g_clear_error(&err);
+}
+END_TEST
+
 /* ---- a hostile guest ---- */
 
-/* Garbage of every size, and a frame larger than any NIC sends. */
+/*
+ * Garbage of every size, and a frame larger than any NIC sends.  Now and
+ * then a random packet passes slirp's checks and goes out as a real
+ * one, so this runs where "out" is an empty namespace.
+ */
 START_TEST(hostile_frames)
 {
-    FakeNic *nic = user_with_nic("");
     static const uint16_t types[] = { ETH_P_IP, ETH_P_ARP, 0x86dd, 0x1234 };
-    GRand *rand = g_rand_new_with_seed(6);
     g_autofree uint8_t *big = g_malloc0(70000);
+    FakeNic *nic;
+    GRand *rand;
+
+    if (!private_netns("hostile_frames")) {
+        return;
+    }
+    nic = user_with_nic("");
+    rand = g_rand_new_with_seed(6);
 
     for (int i = 0; i < 3000; i++) {
         uint8_t buf[1600];
@@ -1300,6 +1343,7 @@ static Suite *slirp_suite(void)
     tcase_add_test(tc, guestfwd_cmd);
     tcase_add_test(tc, guestfwd_chardev);
     tcase_add_test(tc, guestfwd_bad_chardev);
+    tcase_add_test(tc, guestfwd_named_chardev);
     tcase_add_test(tc, hostile_frames);
     suite_add_tcase(s, tc);
     return s;

@@ -68,12 +68,14 @@ static int fake_ioctl(int fd, unsigned long req, void *arg)
         break;
     }
     case VHOST_SET_VRING_NUM:
-    case VHOST_SET_VRING_BASE: {
+    case VHOST_SET_VRING_BASE:
+    case VHOST_SET_VRING_BUSYLOOP_TIMEOUT: {
         struct vhost_vring_state *s = arg;
 
         g_string_append_printf(log_, "%s %u %u\n",
                                req == VHOST_SET_VRING_NUM ? "SET_VRING_NUM"
-                                                          : "SET_VRING_BASE",
+                               : req == VHOST_SET_VRING_BASE
+                               ? "SET_VRING_BASE" : "SET_BUSYLOOP",
                                s->index, s->num);
         break;
     }
@@ -223,9 +225,10 @@ static void teardown(void)
     g_string_free(log_, TRUE);
 }
 
-static VhostNet *net_new(VhostNet *prev, bool vnet_hdr)
+static VhostNet *net_new_busy(VhostNet *prev, bool vnet_hdr, uint32_t us)
 {
     VhostNetOptions o = {
+        .busyloop_us = us,
         .vhostfd = eventfd(0, EFD_CLOEXEC),    /* closed by cleanup */
         .backend_fd = BACKEND_FD,
         .backend_has_vnet_hdr = vnet_hdr,
@@ -237,6 +240,11 @@ static VhostNet *net_new(VhostNet *prev, bool vnet_hdr)
 
     ck_assert_msg(net, "%s", err ? err->message : "");
     return net;
+}
+
+static VhostNet *net_new(VhostNet *prev, bool vnet_hdr)
+{
+    return net_new_busy(prev, vnet_hdr, 0);
 }
 
 static void log_reset(void)
@@ -345,6 +353,22 @@ START_TEST(test_no_vnet_hdr_on_tap)
 }
 END_TEST
 
+START_TEST(test_busyloop)
+{
+    VhostNet *net = net_new_busy(NULL, true, 50);
+    GError *err = NULL;
+
+    log_reset();
+    ck_assert(vhost_net_start(net, proxy, 1, &err));
+    /* poll-us=50: each ring busy-polls after its call fd is set. */
+    ck_assert_ptr_nonnull(strstr(log_->str, "SET_VRING_CALL 0 vector\n"
+                                 "SET_BUSYLOOP 0 50\nSET_VRING_NUM 1 64\n"));
+    ck_assert_ptr_nonnull(strstr(log_->str, "SET_VRING_CALL 1 vector\n"
+                                 "SET_BUSYLOOP 1 50\nNET_SET_BACKEND 0"));
+    vhost_net_cleanup(net);
+}
+END_TEST
+
 START_TEST(test_two_pairs)
 {
     VhostNet *net0 = net_new(NULL, true);
@@ -410,6 +434,7 @@ static Suite *vhost_net_suite(void)
     tcase_add_test(tc, test_init_fails);
     tcase_add_test(tc, test_start_stop);
     tcase_add_test(tc, test_no_vnet_hdr_on_tap);
+    tcase_add_test(tc, test_busyloop);
     tcase_add_test(tc, test_two_pairs);
     tcase_add_test(tc, test_start_failures);
     suite_add_tcase(s, tc);

@@ -78,6 +78,8 @@ struct VirtIONet {
     unsigned max_pairs;             /* the backend's queues (1 without) */
     unsigned curr_pairs;            /* VQ_PAIRS_SET */
     VirtIONetQueue *vqs;            /* max_pairs entries */
+    VhostNet *vhost;                /* the backend's kernel data path */
+    unsigned vhost_pairs;           /* pairs vhost runs (0: none) */
     bool has_vnet_hdr;              /* the backend carries the header */
     bool has_ufo;
     bool broken;                    /* a driver error: wait for reset */

@@ -34,6 +34,7 @@ typedef struct VhostNetOptions {
     void (*backend_poll)(void *opaque, bool enable);
     void *opaque;
     VhostNet *prev;                /* the previous queue's, or NULL */
+    uint32_t busyloop_us;          /* the kernel busy-polls (poll-us=) */
 } VhostNetOptions;
 
 /*
