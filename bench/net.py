@@ -208,6 +208,8 @@ class Phase:
     def __init__(self, name: str):
         self.name, self.t0, self.cpu0 = name, 0.0, (0.0, 0.0)
         self.frames = 0
+        self.guest_frames = 0   # what the guest counted: sent, or echoed
+        self.kicks = 0          # its TX notifies
         self.host_busy = 0.0
         self.seconds = 0.0
         self.cpu = (0.0, 0.0)
@@ -228,6 +230,11 @@ def drive(ns: str, proc: subprocess.Popen, window: int,
         if line.startswith("bench: waiting for the host's start frame"):
             counter.send(udp_frame(64, src_port=BENCH_PORT + 1))
             started = True
+        m = re.match(r"bench: (tx|echo) size=(\d+) frames=(\d+) .*kicks=(\d+)$",
+                     line)
+        if m and m.group(1) + m.group(2) in phases:
+            ph = phases[m.group(1) + m.group(2)]
+            ph.guest_frames, ph.kicks = int(m.group(3)), int(m.group(4))
         m = re.match(r"bench: (start|end) ((tx|echo)(\d+))$", line)
         if not m:
             continue
@@ -334,6 +341,81 @@ def print_table(res: Dict[str, Dict[str, Dict[str, List[float]]]],
                         for i, (c, w) in enumerate(zip(r, widths))).rstrip())
 
 
+class Results:
+    """Every round's figures, per VMM ("qemu", "qvmm") and phase."""
+
+    def __init__(self):
+        keys = ("qemu", "qvmm")
+        self.figures: Dict[str, Dict[str, Dict[str, List[float]]]] = \
+            {k: {} for k in keys}
+        self.busy: Dict[str, Dict[str, List[float]]] = {k: {} for k in keys}
+        self.counts: Dict[str, Dict[str, List[Tuple[float, float]]]] = \
+            {k: {} for k in keys}
+        self.problems: List[str] = []
+
+    def add(self, key: str, got: Dict[str, Phase], why: str) -> None:
+        for name, ph in got.items():
+            size = int(re.sub(r"\D", "", name))
+            if ph.echoer:
+                self.busy[key].setdefault(name, []).append(ph.host_busy)
+            if ph.guest_frames:
+                self.counts[key].setdefault(name, []).append(
+                    (ph.frames / ph.guest_frames,
+                     ph.guest_frames / max(ph.kicks, 1)))
+            for unit, v in metrics(ph, size).items():
+                self.figures[key].setdefault(name, {}).setdefault(
+                    unit, []).append(v)
+        if why:
+            self.problems.append(why)
+
+
+def print_details(r: Results, rounds: int) -> None:
+    # The host is often shared: the spread says how far to trust a ratio.
+    if rounds > 1:
+        print("spread of kpps (min-max over rounds):")
+        for key, d in r.figures.items():
+            spread = ["%s %.0f-%.0f" % (n, min(f["kpps"]), max(f["kpps"]))
+                      for n, f in d.items() if f.get("kpps")]
+            if spread:
+                print("  %-4s  %s" % (key, ", ".join(spread)))
+    # Frames the host saw against those the guest counted (its window is
+    # a little wider), and how many frames the guest sent per notify.
+    print("host/guest frame count, guest frames per TX notify (medians):")
+    for key, d in r.counts.items():
+        if d:
+            print("  %-4s  %s" % (key, ", ".join(
+                "%s %.2f/%.1f" % (n, median([a for a, _ in v]),
+                                  median([b for _, b in v]))
+                for n, v in d.items())))
+    # Near 100 %, the echo figures are the host script's limit, not the VMM's.
+    print("host echo thread on a CPU (median share of the phase):")
+    for key, d in r.busy.items():
+        if d:
+            print("  %-4s  %s" % (key, ", ".join(
+                "%s %.0f%%" % (n, median(v) * 100) for n, v in d.items())))
+    for p in dict.fromkeys(r.problems):
+        print("note: " + p)
+
+
+def run_rounds(args, ns: str, vmms: List[Tuple[str, str]], guest: str,
+               phases: List[str]) -> Results:
+    r = Results()
+    # The tap's IPv6 chatter would only be noise for the guest.
+    run(["ip", "netns", "exec", ns, "sysctl", "-qw",
+         "net.ipv6.conf.default.disable_ipv6=1"])
+    old = enter_netns("/run/netns/" + ns)
+    try:
+        for rnd in range(args.rounds):
+            for key, vmm in vmms:
+                print("round %d/%d: %s ..." % (rnd + 1, args.rounds, key),
+                      flush=True)
+                r.add(key, *run_vmm(ns, vmm, guest, args.secs, args.window,
+                                    phases))
+    finally:
+        leave_netns(old)
+    return r
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build", default="build", help="qvmm build directory")
@@ -360,44 +442,15 @@ def main() -> int:
         print("bench: ip netns add: %s (run as root)" % p.stderr.strip(),
               file=sys.stderr)
         return 1
-    old = None
-    res = {k: {} for k in ("qemu", "qvmm")}
-    problems: List[str] = []
-    busy: Dict[str, Dict[str, List[float]]] = {"qemu": {}, "qvmm": {}}
     try:
-        # The tap's IPv6 chatter would only be noise for the guest.
-        run(["ip", "netns", "exec", ns, "sysctl", "-qw",
-             "net.ipv6.conf.default.disable_ipv6=1"])
-        old = enter_netns("/run/netns/" + ns)
-        for rnd in range(args.rounds):
-            for key, vmm in (("qemu", args.qemu), ("qvmm", qvmm)):
-                print("round %d/%d: %s ..." % (rnd + 1, args.rounds, key),
-                      flush=True)
-                got, why = run_vmm(ns, vmm, guest, args.secs, args.window,
-                                   phases)
-                for name, ph in got.items():
-                    size = int(re.sub(r"\D", "", name))
-                    if ph.echoer:
-                        busy[key].setdefault(name, []).append(ph.host_busy)
-                    for unit, v in metrics(ph, size).items():
-                        res[key].setdefault(name, {}).setdefault(unit, []).append(v)
-                if why:
-                    problems.append(why)
+        r = run_rounds(args, ns, [("qemu", args.qemu), ("qvmm", qvmm)],
+                       guest, phases)
     finally:
-        if old is not None:
-            leave_netns(old)
         run(["ip", "netns", "del", ns])
     print("\nvirtio-net over tap, %d s per phase, %d round(s), echo window %d"
           % (args.secs, args.rounds, args.window))
-    print_table(res, phases)
-    # Near 100 %, the echo figures are the host script's limit, not the VMM's.
-    print("host echo thread on a CPU (median share of the phase):")
-    for key, d in busy.items():
-        if d:
-            print("  %-4s  %s" % (key, ", ".join(
-                "%s %.0f%%" % (n, median(v) * 100) for n, v in d.items())))
-    for p in dict.fromkeys(problems):
-        print("note: " + p)
+    print_table(r.figures, phases)
+    print_details(r, args.rounds)
     return 0
 
 
