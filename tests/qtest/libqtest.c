@@ -814,3 +814,20 @@ uint64_t qt_alloc(QtGuestAlloc *a, QTestState *s, uint64_t size,
     }
     return addr;
 }
+
+int qt_run_vmm(const char *extra, char **err_out)
+{
+    g_autofree char *cmd = g_strdup_printf(
+        "%s -display none -nodefaults -machine pc -accel %s %s",
+        qt_binary(), qt_is_qemu() ? "tcg -S" : "qtest", extra);
+    g_auto(GStrv) argv = NULL;
+    GError *err = NULL;
+    int status;
+
+    if (!g_shell_parse_argv(cmd, NULL, &argv, &err) ||
+        !g_spawn_sync(NULL, argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
+                      NULL, NULL, err_out, &status, &err)) {
+        qt_fail("%s: %s", cmd, err->message);
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}

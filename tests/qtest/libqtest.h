@@ -31,6 +31,13 @@ QtVmm qt_vmm(void);
 bool qt_is_qemu(void);
 const char *qt_binary(void);
 
+/*
+ * Run the VMM (-display none -nodefaults -machine pc, qtest or tcg -S)
+ * with @extra until it exits on its own, as a start-up error does; its
+ * stderr in *@err_out and its exit code (128 + signal if killed).
+ */
+int qt_run_vmm(const char *extra, char **err_out);
+
 /* Start the VMM with extra arguments (shell-quoted, may be NULL). */
 QTestState *qt_start(const char *extra_fmt, ...)
     __attribute__((format(printf, 1, 2)));

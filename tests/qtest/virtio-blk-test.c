@@ -27,6 +27,7 @@
 #include "libqtest.h"
 #include "qtest-tap.h"
 #include "virtio-pci-driver.h"
+#include "qmp-client.h"
 
 #define RAM_SIZE        (128ULL << 20)
 #define SECTOR          512
@@ -1051,57 +1052,10 @@ static void test_enospc(const void *data)
 
 /* ---- a few QMP commands, for werror=stop ---- */
 
-static int qmp_open(const char *path)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        qt_fail("connect to QMP at %s: %s", path, g_strerror(errno));
-    }
-    return fd;
-}
-
-/* The next line the monitor sends that contains @want (events skipped). */
-static char *qmp_line(int fd, const char *want)
-{
-    GString *line = g_string_new(NULL);
-    char c;
-
-    for (;;) {
-        if (read(fd, &c, 1) != 1) {
-            qt_fail("QMP connection closed");
-        }
-        if (c != '\n') {
-            g_string_append_c(line, c);
-        } else if (strstr(line->str, want) ||
-                   (!strcmp(want, "\"return\"") &&
-                    g_str_has_prefix(line->str, "{\"error\""))) {
-            return g_string_free(line, FALSE);
-        } else {
-            g_string_truncate(line, 0);
-        }
-    }
-}
-
-/* Run @cmd with @args (a JSON object's text, or NULL); its reply line. */
-static char *qmp_cmd_args(int fd, const char *cmd, const char *args)
-{
-    g_autofree char *msg = g_strdup_printf(
-        "{\"execute\": \"%s\"%s%s}", cmd, args ? ", \"arguments\": " : "",
-        args ? args : "");
-
-    if (write(fd, msg, strlen(msg)) != (ssize_t)strlen(msg)) {
-        qt_fail("QMP write: %s", g_strerror(errno));
-    }
-    return qmp_line(fd, "\"return\"");
-}
-
 /* The reply to @cmd; an "error" reply fails the test. */
 static char *qmp_cmd(int fd, const char *cmd)
 {
-    char *reply = qmp_cmd_args(fd, cmd, NULL);
+    char *reply = qmp_client_cmd_args(fd, cmd, NULL);
 
     QT_ASSERT(strstr(reply, "\"error\"") == NULL);
     return reply;
@@ -1143,9 +1097,8 @@ static void test_enospc_stop(const void *data)
     qt_alloc_init(&b.alloc, RAM_SIZE);
     blk_find(&b);
     blk_init(&b, BLK_FEATURES, 1);
-    qmp = qmp_open(sock);
-    g_free(qmp_line(qmp, "QMP"));
-    g_free(qmp_cmd(qmp, "qmp_capabilities"));
+    qmp = qmp_client_open(sock);
+    qmp_client_handshake(qmp);
     for (; done < MAX_CHUNKS; done++) {
         fill_pattern(chunk, LEN, 0, 40 + done);
         r = blk_submit(&b, &b.dev.vq[0], VIRTIO_BLK_T_OUT,
@@ -1162,7 +1115,7 @@ static void test_enospc_stop(const void *data)
     qt_note("request %u held by werror=stop", done);
     QT_ASSERT(done >= 2 && done < MAX_CHUNKS);
     /* QEMU's BLOCK_IO_ERROR, its members in schema order. */
-    reply = qmp_line(qmp, "\"BLOCK_IO_ERROR\"");
+    reply = qmp_client_line(qmp, "\"BLOCK_IO_ERROR\"");
     QT_ASSERT(strstr(reply, "\"data\": {\"device\": \"d0\", "
                      "\"node-name\": \"#block") != NULL);
     QT_ASSERT(strstr(reply, "\"operation\": \"write\", \"action\": "
@@ -1210,7 +1163,7 @@ static void resize_to(Blk *b, int qmp, uint64_t size)
     g_autofree char *reply = NULL;
     uint8_t gen = config_generation(b);
 
-    reply = qmp_cmd_args(qmp, "block_resize", args);
+    reply = qmp_client_cmd_args(qmp, "block_resize", args);
     QT_ASSERT(strstr(reply, "{\"return\": {}}") != NULL);
     QT_ASSERT(qvirtio_wait_config_msi(&b->dev, IO_TIMEOUT_MS));
     QT_ASSERT(config_generation(b) != gen);
@@ -1240,9 +1193,8 @@ static void test_resize(const void *data)
     qt_alloc_init(&b.alloc, RAM_SIZE);
     blk_find(&b);
     blk_init(&b, BLK_FEATURES, 1);
-    qmp = qmp_open(sock);
-    g_free(qmp_line(qmp, "QMP"));
-    g_free(qmp_cmd(qmp, "qmp_capabilities"));
+    qmp = qmp_client_open(sock);
+    qmp_client_handshake(qmp);
     QT_ASSERT_EQ(qvirtio_cfg_readq(&b.dev, CFG(capacity)), IMG_SIZE / SECTOR);
     resize_to(&b, qmp, 2 * IMG_SIZE);
     /* The grown tail reads back (as zeroes) where it failed before. */
@@ -1252,7 +1204,7 @@ static void test_resize(const void *data)
     QT_ASSERT_EQ(blk_io(&b, &b.dev.vq[0], VIRTIO_BLK_T_IN, IMG_SIZE / SECTOR,
                         guest_buf(&b, NULL, SECTOR), SECTOR, true),
                  VIRTIO_BLK_S_IOERR);
-    reply = qmp_cmd_args(qmp, "block_resize",
+    reply = qmp_client_cmd_args(qmp, "block_resize",
                          "{\"device\": \"nope\", \"size\": 512}");
     QT_ASSERT(strstr(reply, "Cannot find device='nope' nor node-name=''"));
     QT_ASSERT_EQ(file_size(b.img), IMG_SIZE / 2);

@@ -48,6 +48,7 @@
 #include "libqtest.h"
 #include "qtest-tap.h"
 #include "virtio-pci-driver.h"
+#include "qmp-client.h"
 
 #define RAM_SIZE        (128ULL << 20)
 #define TIMEOUT_MS      5000
@@ -1235,88 +1236,62 @@ static void test_backpressure(const void *data)
 
 /* ---- link state ---- */
 
-static int qmp_connect(const char *path)
+/* set_link @name @up; the reply must be a return. */
+static void set_link(int qmp, const char *name, bool up)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    g_autofree char *args = g_strdup_printf(
+        "{\"name\": \"%s\", \"up\": %s}", name, up ? "true" : "false");
+    g_autofree char *reply = qmp_client_cmd_args(qmp, "set_link", args);
 
-    g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        qt_fail("connect to QMP at %s: %s", path, g_strerror(errno));
-    }
-    return fd;
-}
-
-/* The next line from the monitor that contains @want. */
-static char *qmp_line(int fd, const char *want)
-{
-    GString *line = g_string_new(NULL);
-    char c;
-
-    for (;;) {
-        if (read(fd, &c, 1) != 1) {
-            qt_fail("QMP connection closed");
-        }
-        if (c != '\n') {
-            g_string_append_c(line, c);
-        } else if (strstr(line->str, want) ||
-                   g_str_has_prefix(line->str, "{\"error\"")) {
-            return g_string_free(line, FALSE);
-        } else {
-            g_string_truncate(line, 0);
-        }
-    }
-}
-
-static void qmp_ok(int fd, const char *json)
-{
-    g_autofree char *reply = NULL;
-
-    if (write(fd, json, strlen(json)) != (ssize_t)strlen(json)) {
-        qt_fail("QMP write: %s", g_strerror(errno));
-    }
-    reply = qmp_line(fd, "\"return\"");
     if (!strstr(reply, "\"return\"")) {
-        qt_fail("%s -> %s", json, reply);
+        qt_fail("set_link %s: %s", args, reply);
     }
 }
 
-static void test_link(const void *data)
+/* Take the link down through @name and bring it back, checking what
+ * the guest sees each time. */
+static void link_cycle(Net *n, const char *name)
 {
     struct virtio_net_hdr_v1 h = { 0 };
     uint8_t f[128], got[256], mac[6];
+
+    guest_mac(n, mac);
+    QT_ASSERT_EQ(qvirtio_cfg_readw(&n->dev, CFG(status)),
+                 VIRTIO_NET_S_LINK_UP);
+    set_link(n->qmp, name, false);
+    if (!qvirtio_wait_config_msi(&n->dev, TIMEOUT_MS)) {
+        qt_fail("link down without a configuration-change interrupt");
+    }
+    QT_ASSERT_EQ(qvirtio_cfg_readw(&n->dev, CFG(status)), 0);
+    /* Down: transmitted frames are consumed and lost, nothing comes in. */
+    guest_tx(n, 0, &h, f, test_frame(f, host_mac, mac, 1, 80));
+    QT_ASSERT(host_recv(n, ETH_P_TEST, 0, got, sizeof(got), QUIET_MS) < 0);
+    host_send(n, f, test_frame(f, mac, host_mac, 2, 80));
+    expect_no_rx(n, 0);
+    set_link(n->qmp, name, true);
+    if (!qvirtio_wait_config_msi(&n->dev, TIMEOUT_MS)) {
+        qt_fail("link up without a configuration-change interrupt");
+    }
+    QT_ASSERT_EQ(qvirtio_cfg_readw(&n->dev, CFG(status)),
+                 VIRTIO_NET_S_LINK_UP);
+    tx_roundtrip(n, 0, 3, 80);
+    rx_roundtrip(n, 0, 4, 80);
+}
+
+/* set_link on the NIC, then on its netdev (which takes the NIC along,
+ * as in QEMU): the STATUS bit and a config interrupt each time. */
+static void test_link(const void *data)
+{
     Net n;
 
     (void)data;
     net_start(&n, NULL, "id=nic0", true);
     net_init(&n, NET_FEATURES, 1, 1);
     post_rx(&n, 0, 8, RX_BUF_LEN);
-    guest_mac(&n, mac);
-    n.qmp = qmp_connect(n.qmp_path);
-    g_free(qmp_line(n.qmp, "QMP"));
-    qmp_ok(n.qmp, "{\"execute\": \"qmp_capabilities\"}");
-    QT_ASSERT_EQ(qvirtio_cfg_readw(&n.dev, CFG(status)),
-                 VIRTIO_NET_S_LINK_UP);
-    qmp_ok(n.qmp, "{\"execute\": \"set_link\", \"arguments\": "
-           "{\"name\": \"nic0\", \"up\": false}}");
-    if (!qvirtio_wait_config_msi(&n.dev, TIMEOUT_MS)) {
-        qt_fail("link down without a configuration-change interrupt");
-    }
-    QT_ASSERT_EQ(qvirtio_cfg_readw(&n.dev, CFG(status)), 0);
-    /* Down: transmitted frames are consumed and lost, nothing comes in. */
-    guest_tx(&n, 0, &h, f, test_frame(f, host_mac, mac, 1, 80));
-    QT_ASSERT(host_recv(&n, ETH_P_TEST, 0, got, sizeof(got), QUIET_MS) < 0);
-    host_send(&n, f, test_frame(f, mac, host_mac, 2, 80));
-    expect_no_rx(&n, 0);
-    qmp_ok(n.qmp, "{\"execute\": \"set_link\", \"arguments\": "
-           "{\"name\": \"nic0\", \"up\": true}}");
-    if (!qvirtio_wait_config_msi(&n.dev, TIMEOUT_MS)) {
-        qt_fail("link up without a configuration-change interrupt");
-    }
-    QT_ASSERT_EQ(qvirtio_cfg_readw(&n.dev, CFG(status)),
-                 VIRTIO_NET_S_LINK_UP);
-    tx_roundtrip(&n, 0, 3, 80);
-    rx_roundtrip(&n, 0, 4, 80);
+    n.qmp = qmp_client_open(n.qmp_path);
+    qmp_client_handshake(n.qmp);
+    link_cycle(&n, "nic0");
+    link_cycle(&n, "n0");
     net_finish(&n);
 }
 
@@ -1428,31 +1403,13 @@ static const BadProp bad_props[] = {
     { "bootindex=99999999999", "Parameter 'bootindex' expects int32_t" },
 };
 
-/* Run the VMM with @extra; its stderr and exit code. */
-static int run_vmm(const char *extra, char **err_out)
-{
-    g_autofree char *cmd = g_strdup_printf(
-        "%s -display none -nodefaults -machine pc -accel %s %s",
-        qt_binary(), qt_is_qemu() ? "tcg -S" : "qtest", extra);
-    g_auto(GStrv) argv = NULL;
-    GError *err = NULL;
-    int status;
-
-    if (!g_shell_parse_argv(cmd, NULL, &argv, &err) ||
-        !g_spawn_sync(NULL, argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
-                      NULL, NULL, err_out, &status, &err)) {
-        qt_fail("%s: %s", cmd, err->message);
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 static void expect_error(const char *extra, const char *opt,
                          const char *error)
 {
     g_autofree char *err = NULL;
     g_autofree char *want = NULL;
     const char *colon;
-    int code = run_vmm(extra, &err);
+    int code = qt_run_vmm(extra, &err);
 
     colon = strchr(err, ':');
     want = g_strdup_printf(" %s: %s\n", opt, error);

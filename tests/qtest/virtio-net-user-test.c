@@ -452,24 +452,6 @@ static const struct {
       "'domainname' parameter cannot be empty" },
 };
 
-/* Run the VMM with @extra until it exits; its stderr and status. */
-static int run_vmm(const char *extra, char **err_out)
-{
-    g_autofree char *cmd = g_strdup_printf(
-        "%s -display none -nodefaults -machine pc -accel %s %s",
-        qt_binary(), qt_is_qemu() ? "tcg -S" : "qtest", extra);
-    g_auto(GStrv) argv = NULL;
-    GError *err = NULL;
-    int status;
-
-    if (!g_shell_parse_argv(cmd, NULL, &argv, &err) ||
-        !g_spawn_sync(NULL, argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
-                      NULL, NULL, err_out, &status, &err)) {
-        qt_fail("%s: %s", cmd, err->message);
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 /* What QEMU prints for a bad user netdev, qvmm prints: one line, exit 1. */
 static void test_errors(const void *data)
 {
@@ -478,7 +460,7 @@ static void test_errors(const void *data)
         g_autofree char *err = NULL;
         g_autofree char *want = g_strdup_printf(" %s: %s\n", bad_opts[i].opt,
                                                 bad_opts[i].error);
-        int code = run_vmm(bad_opts[i].opt, &err);
+        int code = qt_run_vmm(bad_opts[i].opt, &err);
         const char *colon = strchr(err, ':');
 
         if (code != 1 || !colon || strcmp(colon + 1, want)) {
