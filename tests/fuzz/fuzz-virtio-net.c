@@ -22,10 +22,10 @@
 #include "exec/memory.h"
 #include "hw/qdev.h"
 #include "hw/pci/pci.h"
-#include "hw/misc/reset-control.h"
 #include "hw/virtio/virtio-pci.h"
 #include "net/net.h"
 #include "sysemu/qtest.h"
+#include "fuzz-virtio-common.h"
 #include <linux/virtio_pci.h>
 
 #define RAM_SIZE        (1 * MiB)
@@ -39,7 +39,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static uint8_t *ram;
-static PCIDevice *dev;
 static NetClientState *backend[BACKEND_QUEUES];
 static bool backend_busy;               /* refuse frames (flow control) */
 static size_t sent_bytes;               /* what the device transmitted */
@@ -102,89 +101,40 @@ static const NetClientInfo backend_info = {
 
 /* ---- the input ---- */
 
-typedef struct Input {
-    const uint8_t *p;
-    size_t left;
-} Input;
-
-static uint64_t take(Input *in, unsigned bytes)
-{
-    uint64_t v = 0;
-
-    for (unsigned i = 0; i < bytes; i++) {
-        if (in->left) {
-            v |= (uint64_t)*in->p++ << (8 * i);
-            in->left--;
-        }
-    }
-    return v;
-}
-
-static unsigned access_size(uint64_t sel)
-{
-    static const unsigned sizes[4] = { 1, 2, 4, 8 };
-
-    return sizes[sel & 3];
-}
-
-static uint64_t bar_addr(unsigned bar)
-{
-    return dev->bars[bar].addr;
-}
-
-static void poll_loop(void)
-{
-    for (int i = 0; i < 1000 && g_main_context_iteration(NULL, FALSE); i++) {
-    }
-}
-
-static void bar4_write(uint64_t off, uint64_t val, unsigned size)
-{
-    io_dispatch_write(AS_MMIO, bar_addr(4) + off, size, val);
-}
-
-static uint64_t bar4_read(uint64_t off, unsigned size)
-{
-    uint64_t val = 0;
-
-    io_dispatch_read(AS_MMIO, bar_addr(4) + off, size, &val);
-    return val;
-}
-
 /* The normal driver start: every feature offered, all queues enabled. */
-static void setup_queues(Input *in)
+static void setup_queues(FuzzInput *in)
 {
-    bar4_write(VIRTIO_PCI_COMMON_STATUS, 0, 1);
-    bar4_write(VIRTIO_PCI_COMMON_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE |
+    fuzz_bar4_write(VIRTIO_PCI_COMMON_STATUS, 0, 1);
+    fuzz_bar4_write(VIRTIO_PCI_COMMON_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE |
                VIRTIO_CONFIG_S_DRIVER, 1);
     for (unsigned sel = 0; sel < 2; sel++) {
-        bar4_write(VIRTIO_PCI_COMMON_DFSELECT, sel, 4);
-        bar4_write(VIRTIO_PCI_COMMON_GFSELECT, sel, 4);
-        /* Input chooses which offered bits to take. */
-        bar4_write(VIRTIO_PCI_COMMON_GF, bar4_read(VIRTIO_PCI_COMMON_DF, 4) &
-                   (take(in, 4) | (sel ? 1 : 0)), 4);
+        fuzz_bar4_write(VIRTIO_PCI_COMMON_DFSELECT, sel, 4);
+        fuzz_bar4_write(VIRTIO_PCI_COMMON_GFSELECT, sel, 4);
+        /* FuzzInput chooses which offered bits to take. */
+        fuzz_bar4_write(VIRTIO_PCI_COMMON_GF, fuzz_bar4_read(VIRTIO_PCI_COMMON_DF, 4) &
+                   (fuzz_take(in, 4) | (sel ? 1 : 0)), 4);
     }
-    bar4_write(VIRTIO_PCI_COMMON_STATUS, 0xb, 1);     /* + FEATURES_OK */
+    fuzz_bar4_write(VIRTIO_PCI_COMMON_STATUS, 0xb, 1);     /* + FEATURES_OK */
     for (unsigned q = 0; q < NUM_QUEUES; q++) {
         uint64_t base = RING_BASE + q * RING_STRIDE;
 
-        bar4_write(VIRTIO_PCI_COMMON_Q_SELECT, q, 2);
-        bar4_write(VIRTIO_PCI_COMMON_Q_SIZE, take(in, 2), 2);
-        bar4_write(VIRTIO_PCI_COMMON_Q_DESCLO, base, 4);
-        bar4_write(VIRTIO_PCI_COMMON_Q_AVAILLO, base + 0x4000, 4);
-        bar4_write(VIRTIO_PCI_COMMON_Q_USEDLO, base + 0x5000, 4);
-        bar4_write(VIRTIO_PCI_COMMON_Q_ENABLE, 1, 2);
+        fuzz_bar4_write(VIRTIO_PCI_COMMON_Q_SELECT, q, 2);
+        fuzz_bar4_write(VIRTIO_PCI_COMMON_Q_SIZE, fuzz_take(in, 2), 2);
+        fuzz_bar4_write(VIRTIO_PCI_COMMON_Q_DESCLO, base, 4);
+        fuzz_bar4_write(VIRTIO_PCI_COMMON_Q_AVAILLO, base + 0x4000, 4);
+        fuzz_bar4_write(VIRTIO_PCI_COMMON_Q_USEDLO, base + 0x5000, 4);
+        fuzz_bar4_write(VIRTIO_PCI_COMMON_Q_ENABLE, 1, 2);
     }
-    bar4_write(VIRTIO_PCI_COMMON_STATUS, 0xf, 1);     /* + DRIVER_OK */
-    poll_loop();
+    fuzz_bar4_write(VIRTIO_PCI_COMMON_STATUS, 0xf, 1);     /* + DRIVER_OK */
+    fuzz_poll_loop();
 }
 
 /* A frame from the wire on backend queue 0 or 1, bytes from the input. */
-static void rx_frame(Input *in)
+static void rx_frame(FuzzInput *in)
 {
     static uint8_t frame[MAX_FRAME];
-    unsigned q = take(in, 1) % BACKEND_QUEUES;
-    size_t len = take(in, 3) % MAX_FRAME;
+    unsigned q = fuzz_take(in, 1) % BACKEND_QUEUES;
+    size_t len = fuzz_take(in, 3) % MAX_FRAME;
     size_t given = MIN(len, in->left);
 
     memcpy(frame, in->p, given);
@@ -194,53 +144,53 @@ static void rx_frame(Input *in)
     if (qemu_can_send_packet(backend[q])) {
         qemu_send_packet(backend[q], frame, len);
     }
-    poll_loop();
+    fuzz_poll_loop();
 }
 
-static void run_op(Input *in)
+static void run_op(FuzzInput *in)
 {
-    uint8_t op = take(in, 1) % OP_MAX;
+    uint8_t op = fuzz_take(in, 1) % OP_MAX;
     uint64_t off, val;
     unsigned size, len;
 
     switch (op) {
     case OP_WRITE_RAM:
-        off = RING_BASE + take(in, 3) % (RAM_SIZE - RING_BASE);
-        len = take(in, 1);
+        off = RING_BASE + fuzz_take(in, 3) % (RAM_SIZE - RING_BASE);
+        len = fuzz_take(in, 1);
         for (unsigned i = 0; i < len && off + i < RAM_SIZE; i++) {
-            ram[off + i] = take(in, 1);
+            ram[off + i] = fuzz_take(in, 1);
         }
         break;
     case OP_BAR4_WRITE:
-        off = take(in, 2) % VIRTIO_PCI_BAR_SIZE;
-        size = access_size(take(in, 1));
-        bar4_write(off, take(in, size), size);
+        off = fuzz_take(in, 2) % VIRTIO_PCI_BAR_SIZE;
+        size = fuzz_access_size(fuzz_take(in, 1));
+        fuzz_bar4_write(off, fuzz_take(in, size), size);
         break;
     case OP_BAR4_READ:
-        off = take(in, 2) % VIRTIO_PCI_BAR_SIZE;
-        bar4_read(off, access_size(take(in, 1)));
+        off = fuzz_take(in, 2) % VIRTIO_PCI_BAR_SIZE;
+        fuzz_bar4_read(off, fuzz_access_size(fuzz_take(in, 1)));
         break;
     case OP_POLL:
-        poll_loop();
+        fuzz_poll_loop();
         break;
     case OP_CFG_WRITE:
-        off = take(in, 1);
-        size = access_size(take(in, 1) % 3);
-        val = take(in, size);
-        pci_bus_config_write(dev->bus, dev->devfn, off & ~(size - 1ULL), val,
+        off = fuzz_take(in, 1);
+        size = fuzz_access_size(fuzz_take(in, 1) % 3);
+        val = fuzz_take(in, size);
+        pci_bus_config_write(fuzz_dev->bus, fuzz_dev->devfn, off & ~(size - 1ULL), val,
                              size);
         break;
     case OP_MSIX_WRITE:
-        off = take(in, 2) & 0xffc;
-        io_dispatch_write(AS_MMIO, bar_addr(1) + off, 4, take(in, 4));
+        off = fuzz_take(in, 2) & 0xffc;
+        io_dispatch_write(AS_MMIO, fuzz_bar_addr(1) + off, 4, fuzz_take(in, 4));
         break;
     case OP_SETUP:
         setup_queues(in);
         break;
     case OP_KICK:
-        bar4_write(VIRTIO_PCI_NOTIFY_OFF +
-                   (take(in, 1) % NUM_QUEUES) * VIRTIO_PCI_NOTIFY_MULT, 0, 2);
-        poll_loop();
+        fuzz_bar4_write(VIRTIO_PCI_NOTIFY_OFF +
+                   (fuzz_take(in, 1) % NUM_QUEUES) * VIRTIO_PCI_NOTIFY_MULT, 0, 2);
+        fuzz_poll_loop();
         break;
     case OP_RX_FRAME:
         rx_frame(in);
@@ -253,36 +203,22 @@ static void run_op(Input *in)
         for (unsigned q = 0; q < BACKEND_QUEUES; q++) {
             qemu_flush_queued_packets(backend[q]);
         }
-        poll_loop();
+        fuzz_poll_loop();
         break;
     case OP_LINK:
-        qemu_set_link("nic0", take(in, 1) & 1, NULL);
-        poll_loop();
+        qemu_set_link("nic0", fuzz_take(in, 1) & 1, NULL);
+        fuzz_poll_loop();
         break;
     }
-}
-
-static void fail(GError *err)
-{
-    fprintf(stderr, "fuzz-virtio-net: setup failed: %s\n",
-            err ? err->message : "?");
-    abort();
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     GError *err = NULL;
-    ResetControlState *rcr;
     DeviceState *d;
 
     (void)argc; (void)argv;
-    qtest_accel_init();
-    ram = g_malloc0(RAM_SIZE);
-    guest_ram_add_block(0, RAM_SIZE, ram, "pc.ram");
-    rcr = reset_control_create(false, &err);
-    if (!rcr || !pci_bus_new(0xe0000000ULL, 0, rcr, &err)) {
-        fail(err);
-    }
+    ram = fuzz_machine_init(RAM_SIZE);
     for (unsigned q = 0; q < BACKEND_QUEUES; q++) {
         backend[q] = qemu_new_net_client(&backend_info, NULL, "fuzz",
                                          "fuzz0");
@@ -292,21 +228,21 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     }
     d = qdev_new("virtio-net-pci");
     if (!d) {
-        fail(NULL);
+        fuzz_fail(NULL);
     }
     qdev_set_id(d, "nic0");
     if (!qdev_set_prop(d, "netdev", "fuzz0", &err) ||
         !qdev_set_prop(d, "mq", "on", &err) || !qdev_realize(d, &err)) {
-        fail(err);
+        fuzz_fail(err);
     }
-    dev = (PCIDevice *)d;
-    pci_bus_machine_done(dev->bus);
+    fuzz_dev = (PCIDevice *)d;
+    pci_bus_machine_done(fuzz_dev->bus);
     return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    Input in = { data, size };
+    FuzzInput in = { data, size };
 
     memset(ram, 0, RAM_SIZE);
     backend_busy = false;
@@ -314,9 +250,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     while (in.left) {
         run_op(&in);
     }
-    poll_loop();
-    bar4_write(VIRTIO_PCI_COMMON_STATUS, 0, 1);
-    for (int i = 0; i < 1000 && bar4_read(VIRTIO_PCI_COMMON_STATUS, 1);
+    fuzz_poll_loop();
+    fuzz_bar4_write(VIRTIO_PCI_COMMON_STATUS, 0, 1);
+    for (int i = 0; i < 1000 && fuzz_bar4_read(VIRTIO_PCI_COMMON_STATUS, 1);
          i++) {
         g_main_context_iteration(NULL, FALSE);
     }
