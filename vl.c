@@ -1315,10 +1315,16 @@ static void create_nics(void)
     }
 }
 
-static void warn_netdev_no_peer(NetClientState *nc, void *opaque)
+/* QEMU's start-up check: a NIC or a netdev left unconnected. */
+static void warn_no_peer(NetClientState *nc, void *opaque)
 {
     (void)opaque;
-    if (nc->is_netdev && !nc->peer) {
+    if (nc->peer) {
+        return;
+    }
+    if (nc->info->type == NET_CLIENT_DRIVER_NIC) {
+        warn_report("nic %s has no peer", nc->name);
+    } else if (nc->is_netdev) {
         warn_report("netdev %s has no peer", nc->name);
     }
 }
@@ -1558,7 +1564,7 @@ int main(int argc, char **argv)
     if (!pc_machine_done(&err)) {
         fatal(g_steal_pointer(&err));
     }
-    qemu_foreach_net_client(warn_netdev_no_peer, NULL);
+    qemu_foreach_net_client(warn_no_peer, NULL);
     qemu_chr_resume_mux_open();
     if (conf.qtest_chardev &&
         !qtest_server_init(conf.qtest_chardev, conf.qtest_log, &err)) {

@@ -948,15 +948,19 @@ static bool claim_backend(VirtIONet *n, NetClientState **peers,
     return true;
 }
 
-/* QEMU's NIC names: the device id, else "virtio-net-pci.N". */
+/*
+ * QEMU's NIC names: the device id, else "virtio-net-pci.N", where N
+ * counts every NIC of the model, named or not.
+ */
 static char *nic_name(VirtIONet *n)
 {
-    static unsigned anon;
+    static unsigned index;
+    unsigned i = index++;
 
     if (n->proxy.pci.qdev.id) {
         return g_strdup(n->proxy.pci.qdev.id);
     }
-    return g_strdup_printf("%s.%u", TYPE_VIRTIO_NET_PCI, anon++);
+    return g_strdup_printf("%s.%u", TYPE_VIRTIO_NET_PCI, i);
 }
 
 static void make_nics(VirtIONet *n, NetClientState **peers)

@@ -450,6 +450,16 @@ def legacy_net_pair(t):
         check(code == 0 and err.count("\n") == 1, "exit %d: %r" % (code, err))
 
 
+def nic_no_peer(t):
+    """QEMU's start-up warning for each NIC left without a netdev."""
+    vm = Vmm(t, ["-device", "virtio-net-pci", "-device",
+                 "virtio-net-pci,id=foo", "-device", "virtio-net-pci"])
+    code, err = vm.stop()
+    want = "".join(t.prefix + "warning: nic %s has no peer\n" % n
+                   for n in ("virtio-net-pci.0", "foo", "virtio-net-pci.2"))
+    check(code == 0 and err.startswith(want), "exit %d: %r" % (code, err))
+
+
 CASES = [("error:" + e[0], (lambda e: lambda t: error_case(t, *e))(e))
          for e in ERRORS] + [
     ("no-permission", no_permission),
@@ -461,6 +471,7 @@ CASES = [("error:" + e[0], (lambda e: lambda t: error_case(t, *e))(e))
     ("tap-json-libvirt", tap_json_libvirt),
     ("nic-and-net", nic_and_net),
     ("legacy-net-pair", legacy_net_pair),
+    ("nic-no-peer", nic_no_peer),
 ]
 
 
