@@ -162,11 +162,18 @@ static bool rx_filter(VirtIONet *n, const uint8_t *eth, size_t len)
 
 /* ---- receive ---- */
 
+/*
+ * While vhost runs, the kernel owns the RX rings: a frame that reaches
+ * qvmm anyway (a tap queue vhost does not serve, one held from before
+ * the hand-over) must wait, or qvmm and the kernel would both fill the
+ * same ring from their own indices.
+ */
 static bool rx_queue_ready(VirtIONet *n, unsigned pair)
 {
     VirtIOPCIQueue *pq = rx_pq(n, pair);
 
-    return device_running(n) && pq->enabled && !virtqueue_is_broken(&pq->vq);
+    return device_running(n) && !n->vhost_pairs && pq->enabled &&
+           !virtqueue_is_broken(&pq->vq);
 }
 
 static bool virtio_net_can_receive(NetClientState *nc)

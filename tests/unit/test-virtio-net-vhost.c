@@ -32,6 +32,7 @@ static uint8_t *ram;
 static PCIBus *bus;
 static VirtIOPCIProxy *proxy;
 static VhostNet *vhost;
+static NetClientState *backend;
 static GString *log_;               /* the ioctls that matter, one a line */
 static unsigned frames;             /* what reached the backend */
 static unsigned ring_base[2];       /* SET_VRING_BASE, per ring */
@@ -159,6 +160,7 @@ static void setup(void)
     ck_assert_ptr_nonnull(vhost);
     nc = qemu_new_net_client(&backend_info, NULL, "tap", "vh0");
     nc->is_netdev = true;
+    backend = nc;
     d = qdev_new("virtio-net-pci");
     ck_assert(qdev_set_prop(d, "netdev", "vh0", &err));
     ck_assert_msg(qdev_realize(d, &err), "%s", err ? err->message : "");
@@ -259,6 +261,32 @@ START_TEST(test_handover)
 }
 END_TEST
 
+/*
+ * While the kernel owns the RX ring, a frame that reaches qvmm anyway (a
+ * tap queue vhost does not serve, a frame held from before) is refused,
+ * never written into the kernel's ring.
+ */
+START_TEST(test_rx_ring_is_the_kernels)
+{
+    struct vring_desc *desc = (struct vring_desc *)(ram + 0x1000);
+    struct vring_avail *avail = (struct vring_avail *)(ram + 0x1400);
+    struct vring_used *used = (struct vring_used *)(ram + 0x1800);
+    uint8_t frame[60] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+    driver_start(-1);
+    ck_assert(proxy->queues[0].kick_external);
+    desc[0] = (struct vring_desc) {
+        .addr = 0x10000, .len = 2048, .flags = VRING_DESC_F_WRITE,
+    };
+    avail->ring[0] = 0;
+    avail->idx = 1;
+    ck_assert(!qemu_can_send_packet(backend));
+    ck_assert_int_eq(qemu_send_packet(backend, frame, sizeof(frame)), 0);
+    ck_assert_uint_eq(used->idx, 0);
+    driver_reset();
+}
+END_TEST
+
 /* A TX queue without an MSI-X vector: vhost refuses, qvmm transmits. */
 START_TEST(test_fallback)
 {
@@ -293,6 +321,7 @@ static Suite *virtio_net_vhost_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_handover);
     tcase_add_test(tc, test_fallback);
+    tcase_add_test(tc, test_rx_ring_is_the_kernels);
     suite_add_tcase(s, tc);
     return s;
 }
