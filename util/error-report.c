@@ -147,6 +147,49 @@ void error_report(const char *fmt, ...)
     va_end(ap);
 }
 
+/*
+ * A guest can repeat a mistake as fast as it can write a register, and
+ * under libvirt stderr is a log file on the host's disk: allow a burst
+ * of GUEST_ERROR_BURST lines, then one a second, and say how many were
+ * left out.
+ */
+#define GUEST_ERROR_BURST 20
+
+void guest_error_report(const char *fmt, ...)
+{
+    static GMutex lock;
+    static double tokens = GUEST_ERROR_BURST;
+    static gint64 last;
+    static unsigned suppressed;
+    gint64 now = g_get_monotonic_time();
+    unsigned dropped = 0;
+    bool print = false;
+    va_list ap;
+
+    g_mutex_lock(&lock);
+    tokens = MIN(GUEST_ERROR_BURST,
+                 tokens + (double)(now - last) / G_USEC_PER_SEC);
+    last = now;
+    if (tokens >= 1) {
+        tokens -= 1;
+        print = true;
+        dropped = suppressed;
+        suppressed = 0;
+    } else {
+        suppressed++;
+    }
+    g_mutex_unlock(&lock);
+    if (!print) {
+        return;
+    }
+    if (dropped) {
+        error_report("%u more guest errors were not reported", dropped);
+    }
+    va_start(ap, fmt);
+    vreport("", fmt, ap);
+    va_end(ap);
+}
+
 void warn_report(const char *fmt, ...)
 {
     va_list ap;

@@ -354,8 +354,8 @@ static VirtIOBlockReq *parse_req(VirtIOBlock *s, unsigned q,
     int n;
 
     if (e->out_len < sizeof(hdr) || e->in_len < 1) {
-        error_report("%s: request without header or status byte",
-                     s->proxy.queues[q].name);
+        guest_error_report("%s: request without header or status byte",
+                           s->proxy.queues[q].name);
         return NULL;
     }
     iov_to_buf(e->out_sg, e->out_num, 0, &hdr, sizeof(hdr));

@@ -99,7 +99,7 @@ static G_GNUC_PRINTF(2, 3) void net_error(VirtIONet *n, const char *fmt, ...)
     msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
     if (!n->broken) {
-        error_report("virtio-net: %s", msg);
+        guest_error_report("virtio-net: %s", msg);
     }
     n->broken = true;
     virtio_pci_set_needs_reset(&n->proxy);

@@ -231,7 +231,8 @@ static void virtio_pci_write_status(VirtIOPCIProxy *p, uint8_t val)
     if ((val & VIRTIO_CONFIG_S_DRIVER_OK) &&
         !(old & VIRTIO_CONFIG_S_DRIVER_OK)) {
         if (!(val & VIRTIO_CONFIG_S_FEATURES_OK)) {
-            error_report("%s: DRIVER_OK without FEATURES_OK", p->type_name);
+            guest_error_report("%s: DRIVER_OK without FEATURES_OK",
+                               p->type_name);
             val |= VIRTIO_CONFIG_S_NEEDS_RESET;
             __atomic_store_n(&p->status, val, __ATOMIC_SEQ_CST);
             return;
@@ -272,16 +273,16 @@ static VirtIOPCIQueue *selected_queue(VirtIOPCIProxy *p)
 static void queue_enable(VirtIOPCIProxy *p, VirtIOPCIQueue *vpq)
 {
     if (!virtqueue_set_size(&vpq->vq, vpq->size)) {
-        error_report("%s: queue size %u is not a power of two <= %u",
-                     vpq->name, vpq->size, vpq->max_size);
+        guest_error_report("%s: queue size %u is not a power of two <= %u",
+                           vpq->name, vpq->size, vpq->max_size);
         virtio_pci_set_needs_reset(p);
         return;
     }
     if (!virtqueue_set_addresses(&vpq->vq, vpq->desc, vpq->driver,
                                  vpq->device)) {
-        error_report("%s: rings at 0x%" PRIx64 "/0x%" PRIx64 "/0x%" PRIx64
-                     " are misaligned or not in RAM", vpq->name, vpq->desc,
-                     vpq->driver, vpq->device);
+        guest_error_report("%s: rings at 0x%" PRIx64 "/0x%" PRIx64
+                           "/0x%" PRIx64 " are misaligned or not in RAM",
+                           vpq->name, vpq->desc, vpq->driver, vpq->device);
         virtio_pci_set_needs_reset(p);
         return;
     }
@@ -316,7 +317,9 @@ static void queue_reg_write(VirtIOPCIProxy *p, uint64_t off, uint32_t val)
                          __ATOMIC_RELAXED);
         return;
     }
-    if (vpq->enabled || (p->status & VIRTIO_CONFIG_S_DRIVER_OK)) {
+    /* A broken device waits for its reset: no more set-up (or messages). */
+    if (vpq->enabled || (p->status & (VIRTIO_CONFIG_S_DRIVER_OK |
+                                      VIRTIO_CONFIG_S_NEEDS_RESET))) {
         return;
     }
     switch (off) {

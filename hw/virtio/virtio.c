@@ -38,7 +38,7 @@ static G_GNUC_PRINTF(2, 3) void vq_error(VirtQueue *vq, const char *fmt, ...)
     vq->broken_reason = g_strdup_vprintf(fmt, ap);
     va_end(ap);
     vq->broken = true;
-    error_report("%s: %s", vq->name, vq->broken_reason);
+    guest_error_report("%s: %s", vq->name, vq->broken_reason);
     if (vq->on_broken) {
         vq->on_broken(vq, vq->opaque);
     }

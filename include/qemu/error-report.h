@@ -39,6 +39,11 @@ void loc_clear(void);
 
 /* "progname: [location: ]message\n" on stderr. */
 void error_report(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+/*
+ * error_report() for what a guest did wrong (a broken ring, a bad
+ * register value): rate-limited, so a guest cannot flood the host's log.
+ */
+void guest_error_report(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 /* "progname: [location: ]warning: message\n" */
 void warn_report(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 /* "progname: [location: ]info: message\n" */
