@@ -1134,6 +1134,26 @@ static bool is_help(const char *s)
     return s && (!strcmp(s, "help") || !strcmp(s, "?"));
 }
 
+/* -nic mac= and -net nic,macaddr= are checked as QEMU checks them, before
+ * the netdev is made (a tap's script must not run for a bad MAC). */
+static void check_nic_mac(const char *mac, bool legacy)
+{
+    uint8_t addr[6];
+
+    if (!mac) {
+        return;
+    }
+    if (!net_parse_macaddr(addr, mac)) {
+        error_report("invalid syntax for ethernet address");
+        exit(1);
+    }
+    if (addr[0] & 1) {
+        error_report("NIC cannot have multicast MAC address%s",
+                     legacy ? " (odd 1st byte)" : "");
+        exit(1);
+    }
+}
+
 static G_NORETURN void fatal_netdev(GError *err)
 {
     bool hint = !strcmp(err->message,
@@ -1182,6 +1202,7 @@ static void create_nic_netdev(const char *arg)
         id = g_strdup_printf("__org.qemu.nic%u", nic_specs->len);
         qopts_set(opts, "id", id);
     }
+    check_nic_mac(qopts_get(opts, "mac"), false);
     add_nic_spec(id, model, qopts_get(opts, "mac"));
     qopts_del(opts, "model");
     qopts_del(opts, "mac");
@@ -1242,6 +1263,8 @@ static void create_legacy_net(void)
     if (!qopts_check_keys(nic, nic_keys, &err)) {
         fatal(g_steal_pointer(&err));
     }
+    check_nic_mac(qopts_get(nic, "macaddr") ? qopts_get(nic, "macaddr")
+                                            : qopts_get(nic, "mac"), true);
     loc_clear();
     if (backend) {
         loc_set_cmdline("-net", backend_arg);

@@ -174,6 +174,18 @@ ERRORS = [
      ["-device", "virtio-net-pci,netdev=x"],
      "{P}-device virtio-net-pci,netdev=x: Property "
      "'virtio-net-device.netdev' can't find value 'x'\n", "device"),
+    # The MAC is checked before the netdev is made.
+    ("nic-mac-syntax", ["-nic", "user,mac=zz"],
+     "{P}-nic user,mac=zz: invalid syntax for ethernet address\n", ""),
+    ("nic-mac-multicast", ["-nic", "user,mac=01:00:00:00:00:01"],
+     "{P}-nic user,mac=01:00:00:00:00:01: NIC cannot have multicast MAC "
+     "address\n", ""),
+    ("net-mac-syntax", ["-net", "nic,macaddr=zz", "-net", "user"],
+     "{P}-net nic,macaddr=zz: invalid syntax for ethernet address\n", ""),
+    ("net-mac-multicast",
+     ["-net", "nic,macaddr=01:00:00:00:00:01", "-net", "user"],
+     "{P}-net nic,macaddr=01:00:00:00:00:01: NIC cannot have multicast MAC "
+     "address (odd 1st byte)\n", ""),
 ]
 
 
