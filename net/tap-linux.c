@@ -338,6 +338,7 @@ static bool tap_init_fd(const TapOptions *t, const char *id, GError **errp)
         return false;
     }
     if (!tap_probe_flags(fd, &vnet_hdr, errp)) {
+        close(fd);
         return false;
     }
     snprintf(info, sizeof(info), "fd=%d", fd);
@@ -376,13 +377,18 @@ static bool tap_init_fds(const TapOptions *t, const char *id, GError **errp)
         bool vnet_hdr;
         int fd = tap_fd_param(id, fds[i], errp);
 
-        if (fd < 0 || !tap_probe_flags(fd, &vnet_hdr, errp)) {
+        if (fd < 0) {
+            return false;
+        }
+        if (!tap_probe_flags(fd, &vnet_hdr, errp)) {
+            close(fd);
             return false;
         }
         if (i == 0) {
             vnet_hdr0 = vnet_hdr;
         } else if (vnet_hdr != vnet_hdr0) {
             error_setg(errp, "vnet_hdr not consistent across given tap fds");
+            close(fd);
             return false;
         }
         snprintf(info, sizeof(info), "fd=%d", fd);
