@@ -1088,6 +1088,9 @@ static void slirp_attach_source(SlirpState *s)
     s->source->next = g_array_new(FALSE, TRUE, sizeof(GPollFD));
     s->source->deadline = -1;
     g_source_set_name(src, "slirp");
+    /* Dispatching it must not take its fds out of the poll set and put
+     * them back: that wakes the main loop twice each time. */
+    g_source_set_can_recurse(src, TRUE);
     g_source_attach(src, NULL);
 }
 

@@ -42,6 +42,7 @@ struct TAPState {
     TapSource *src;
     bool read_poll;                /* reading: the peer can take frames */
     bool write_poll;               /* the tap's queue was full */
+    GIOCondition events;           /* what the fd is polled for now */
     bool vhost_running;            /* the kernel reads the fd, not us */
     unsigned host_vnet_hdr_len;    /* header on the fd; 0: none */
     bool using_vnet_hdr;           /* the NIC sends and takes headers */
@@ -68,7 +69,12 @@ static void tap_update_poll(TAPState *s)
     if (s->write_poll) {
         ev |= G_IO_OUT;
     }
-    g_source_modify_unix_fd(&s->src->source, s->src->tag, ev);
+    /* glib wakes the main loop on every change: make only real ones
+     * (peer_ready comes with every RX kick, mostly with reading on). */
+    if (ev != s->events) {
+        s->events = ev;
+        g_source_modify_unix_fd(&s->src->source, s->src->tag, ev);
+    }
 }
 
 static void tap_set_read_poll(TAPState *s, bool on)
@@ -335,6 +341,8 @@ NetClientState *tap_client_new(const char *name, unsigned queue_index,
     s->src = (TapSource *)g_source_new(&tap_source_funcs, sizeof(TapSource));
     s->src->s = s;
     s->src->tag = g_source_add_unix_fd(&s->src->source, fd, 0);
+    /* No fd removal and re-adding (two main-loop wakeups) per dispatch. */
+    g_source_set_can_recurse(&s->src->source, TRUE);
     g_source_attach(&s->src->source, NULL);
     tap_set_read_poll(s, true);
     return nc;

@@ -91,6 +91,23 @@ static gboolean queue_kicked(gint fd, GIOCondition cond, gpointer opaque)
     return G_SOURCE_CONTINUE;
 }
 
+/*
+ * Process @vpq's kicks in the device's context.  The source may recurse:
+ * glib otherwise takes a dispatched source's fd out of the poll set and
+ * puts it back, waking its loop through the wakeup eventfd twice for
+ * every kick (QEMU's AioContext source is recursive for the same reason).
+ */
+static void queue_watch_kicks(VirtIOPCIProxy *p, VirtIOPCIQueue *vpq)
+{
+    vpq->kick_source = g_unix_fd_source_new(vpq->kick_fd, G_IO_IN);
+    g_source_set_callback(vpq->kick_source, G_SOURCE_FUNC(queue_kicked),
+                          vpq, NULL);
+    g_source_set_can_recurse(vpq->kick_source, TRUE);
+    g_source_attach(vpq->kick_source, p->ctx);
+    /* A kick written before this (before DRIVER_OK, say) is in the fd. */
+    eventfd_write(vpq->kick_fd, 1);
+}
+
 static void virtio_pci_start(VirtIOPCIProxy *p)
 {
     p->ops->start(p);
@@ -105,12 +122,7 @@ static void virtio_pci_start(VirtIOPCIProxy *p)
         if (vpq->kick_external) {
             continue;              /* vhost took it in ops->start */
         }
-        vpq->kick_source = g_unix_fd_source_new(vpq->kick_fd, G_IO_IN);
-        g_source_set_callback(vpq->kick_source,
-                              G_SOURCE_FUNC(queue_kicked), vpq, NULL);
-        g_source_attach(vpq->kick_source, p->ctx);
-        /* A kick written before DRIVER_OK is still in the eventfd. */
-        eventfd_write(vpq->kick_fd, 1);
+        queue_watch_kicks(p, vpq);
     }
 }
 
@@ -823,11 +835,7 @@ void virtio_pci_queue_set_kick_external(VirtIOPCIProxy *p, unsigned q,
         vpq->kick_source = NULL;
     } else if (!external && !vpq->kick_source && p->running &&
                vpq->enabled) {
-        vpq->kick_source = g_unix_fd_source_new(vpq->kick_fd, G_IO_IN);
-        g_source_set_callback(vpq->kick_source,
-                              G_SOURCE_FUNC(queue_kicked), vpq, NULL);
-        g_source_attach(vpq->kick_source, p->ctx);
-        eventfd_write(vpq->kick_fd, 1);
+        queue_watch_kicks(p, vpq);
     }
 }
 
