@@ -49,7 +49,8 @@ static void setup_queue(uint16_t size)
     fuzz_bar4_write(VIRTIO_PCI_COMMON_GFSELECT, 1, 4);
     fuzz_bar4_write(VIRTIO_PCI_COMMON_GF, 1, 4);           /* VERSION_1 */
     fuzz_bar4_write(VIRTIO_PCI_COMMON_GFSELECT, 0, 4);
-    fuzz_bar4_write(VIRTIO_PCI_COMMON_GF, fuzz_bar4_read(VIRTIO_PCI_COMMON_DF, 4), 4);
+    fuzz_bar4_write(VIRTIO_PCI_COMMON_GF,
+                    fuzz_bar4_read(VIRTIO_PCI_COMMON_DF, 4), 4);
     fuzz_bar4_write(VIRTIO_PCI_COMMON_STATUS, 0xb, 1);     /* + FEATURES_OK */
     fuzz_bar4_write(VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
     fuzz_bar4_write(VIRTIO_PCI_COMMON_Q_SIZE, size, 2);
@@ -90,13 +91,14 @@ static void run_op(FuzzInput *in)
         off = fuzz_take(in, 1);
         size = fuzz_access_size(fuzz_take(in, 1) % 3);
         val = fuzz_take(in, size);
-        pci_bus_config_write(fuzz_dev->bus, fuzz_dev->devfn, off & ~(size - 1ULL), val,
-                             size);
+        pci_bus_config_write(fuzz_dev->bus, fuzz_dev->devfn,
+                             off & ~(size - 1ULL), val, size);
         break;
     case OP_CFG_READ:
         off = fuzz_take(in, 1);
         size = fuzz_access_size(fuzz_take(in, 1) % 3);
-        pci_bus_config_read(fuzz_dev->bus, fuzz_dev->devfn, off & ~(size - 1ULL), size);
+        pci_bus_config_read(fuzz_dev->bus, fuzz_dev->devfn,
+                            off & ~(size - 1ULL), size);
         break;
     case OP_MSIX_WRITE:
         off = fuzz_take(in, 2) & 0xffc;
@@ -106,8 +108,8 @@ static void run_op(FuzzInput *in)
         setup_queue(fuzz_take(in, 2));
         break;
     case OP_KICK:
-        fuzz_bar4_write(VIRTIO_PCI_NOTIFY_OFF +
-                   (fuzz_take(in, 1) & 3) * VIRTIO_PCI_NOTIFY_MULT, 0, 2);
+        fuzz_bar4_write(VIRTIO_PCI_NOTIFY_OFF + (fuzz_take(in, 1) & 3) *
+                        VIRTIO_PCI_NOTIFY_MULT, 0, 2);
         fuzz_poll_loop();
         break;
     }

@@ -110,9 +110,10 @@ static void setup_queues(FuzzInput *in)
     for (unsigned sel = 0; sel < 2; sel++) {
         fuzz_bar4_write(VIRTIO_PCI_COMMON_DFSELECT, sel, 4);
         fuzz_bar4_write(VIRTIO_PCI_COMMON_GFSELECT, sel, 4);
-        /* FuzzInput chooses which offered bits to take. */
-        fuzz_bar4_write(VIRTIO_PCI_COMMON_GF, fuzz_bar4_read(VIRTIO_PCI_COMMON_DF, 4) &
-                   (fuzz_take(in, 4) | (sel ? 1 : 0)), 4);
+        /* The input chooses which offered bits to take. */
+        fuzz_bar4_write(VIRTIO_PCI_COMMON_GF,
+                        fuzz_bar4_read(VIRTIO_PCI_COMMON_DF, 4) &
+                        (fuzz_take(in, 4) | (sel ? 1 : 0)), 4);
     }
     fuzz_bar4_write(VIRTIO_PCI_COMMON_STATUS, 0xb, 1);     /* + FEATURES_OK */
     for (unsigned q = 0; q < NUM_QUEUES; q++) {
@@ -177,8 +178,8 @@ static void run_op(FuzzInput *in)
         off = fuzz_take(in, 1);
         size = fuzz_access_size(fuzz_take(in, 1) % 3);
         val = fuzz_take(in, size);
-        pci_bus_config_write(fuzz_dev->bus, fuzz_dev->devfn, off & ~(size - 1ULL), val,
-                             size);
+        pci_bus_config_write(fuzz_dev->bus, fuzz_dev->devfn,
+                             off & ~(size - 1ULL), val, size);
         break;
     case OP_MSIX_WRITE:
         off = fuzz_take(in, 2) & 0xffc;
@@ -189,7 +190,8 @@ static void run_op(FuzzInput *in)
         break;
     case OP_KICK:
         fuzz_bar4_write(VIRTIO_PCI_NOTIFY_OFF +
-                   (fuzz_take(in, 1) % NUM_QUEUES) * VIRTIO_PCI_NOTIFY_MULT, 0, 2);
+                        (fuzz_take(in, 1) % NUM_QUEUES) *
+                        VIRTIO_PCI_NOTIFY_MULT, 0, 2);
         fuzz_poll_loop();
         break;
     case OP_RX_FRAME:
