@@ -356,55 +356,115 @@ static QOpts *net_qopts_copy(const QOpts *from)
     return opts;
 }
 
-/* One JSON member as option text; arrays repeat the key (hostfwd). */
+/* The members of -netdev's JSON form that are not strings (QAPI types,
+ * QEMU 7.2); every other member must be a string. */
+typedef enum { JT_STRING, JT_BOOL, JT_UINT, JT_INT, JT_STRLIST } JsonType;
+
+static JsonType netdev_json_type(const char *key)
+{
+    static const struct {
+        const char *key;
+        JsonType type;
+    } types[] = {
+        { "vnet_hdr", JT_BOOL }, { "vhost", JT_BOOL },
+        { "vhostforce", JT_BOOL }, { "restrict", JT_BOOL },
+        { "ipv4", JT_BOOL }, { "ipv6", JT_BOOL },
+        { "queues", JT_UINT }, { "sndbuf", JT_UINT }, { "poll-us", JT_UINT },
+        { "ipv6-prefixlen", JT_INT },
+        { "hostfwd", JT_STRLIST }, { "guestfwd", JT_STRLIST },
+        { "dnssearch", JT_STRLIST },
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(types); i++) {
+        if (!strcmp(types[i].key, key)) {
+            return types[i].type;
+        }
+    }
+    return JT_STRING;
+}
+
+static bool json_is(JsonNode *n, GType type)
+{
+    return JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == type;
+}
+
+/* A QAPI String list, [{"str": "..."}, ...]: the key once per entry. */
+static bool json_strlist_to_opts(QOpts *opts, const char *key, JsonNode *n,
+                                 GError **errp)
+{
+    JsonArray *a;
+
+    if (!JSON_NODE_HOLDS_ARRAY(n)) {
+        error_setg(errp, "Invalid parameter type for '%s', expected: array",
+                   key);
+        return false;
+    }
+    a = json_node_get_array(n);
+    for (guint i = 0; i < json_array_get_length(a); i++) {
+        JsonNode *e = json_array_get_element(a, i);
+        JsonObject *o;
+
+        if (!JSON_NODE_HOLDS_OBJECT(e)) {
+            error_setg(errp, "Invalid parameter type for '%s[%u]', "
+                       "expected: object", key, i);
+            return false;
+        }
+        o = json_node_get_object(e);
+        if (!json_object_has_member(o, "str")) {
+            error_setg(errp, "Parameter '%s[%u].str' is missing", key, i);
+            return false;
+        }
+        e = json_object_get_member(o, "str");
+        if (!json_is(e, G_TYPE_STRING)) {
+            error_setg(errp, "Invalid parameter type for '%s[%u].str', "
+                       "expected: string", key, i);
+            return false;
+        }
+        qopts_set(opts, key, json_node_get_string(e));
+    }
+    return true;
+}
+
+/* One JSON member as option text, type-checked as QEMU checks it. */
 static bool json_member_to_opts(QOpts *opts, const char *key, JsonNode *n,
                                 GError **errp)
 {
-    if (JSON_NODE_HOLDS_ARRAY(n)) {
-        JsonArray *a = json_node_get_array(n);
+    g_autofree char *num = NULL;
 
-        for (guint i = 0; i < json_array_get_length(a); i++) {
-            JsonNode *e = json_array_get_element(a, i);
-
-            /* QAPI's String: {"str": "..."}, as libvirt writes hostfwd */
-            if (JSON_NODE_HOLDS_OBJECT(e) &&
-                json_object_has_member(json_node_get_object(e), "str")) {
-                e = json_object_get_member(json_node_get_object(e), "str");
-            }
-            if (!JSON_NODE_HOLDS_VALUE(e) ||
-                json_node_get_value_type(e) != G_TYPE_STRING) {
-                error_setg(errp, "Invalid parameter type for '%s', "
-                           "expected: string", key);
-                return false;
-            }
-            qopts_set(opts, key, json_node_get_string(e));
+    switch (netdev_json_type(key)) {
+    case JT_STRLIST:
+        return json_strlist_to_opts(opts, key, n, errp);
+    case JT_BOOL:
+        if (!json_is(n, G_TYPE_BOOLEAN)) {
+            error_setg(errp, "Invalid parameter type for '%s', expected: "
+                       "boolean", key);
+            return false;
         }
+        qopts_set(opts, key, json_node_get_boolean(n) ? "on" : "off");
         return true;
+    case JT_UINT:
+    case JT_INT:
+        if (!json_is(n, G_TYPE_INT64)) {
+            if (netdev_json_type(key) == JT_UINT) {
+                error_setg(errp, "Parameter '%s' expects uint64", key);
+            } else {
+                error_setg(errp, "Invalid parameter type for '%s', "
+                           "expected: integer", key);
+            }
+            return false;
+        }
+        num = g_strdup_printf("%" G_GINT64_FORMAT, json_node_get_int(n));
+        qopts_set(opts, key, num);
+        return true;
+    case JT_STRING:
+        break;
     }
-    if (!JSON_NODE_HOLDS_VALUE(n)) {
-        error_setg(errp, "Invalid parameter type for '%s', expected: "
-                   "string", key);
+    if (!json_is(n, G_TYPE_STRING)) {
+        error_setg(errp, "Invalid parameter type for '%s', expected: string",
+                   key);
         return false;
     }
-    switch (json_node_get_value_type(n)) {
-    case G_TYPE_STRING:
-        qopts_set(opts, key, json_node_get_string(n));
-        break;
-    case G_TYPE_BOOLEAN:
-        qopts_set(opts, key, json_node_get_boolean(n) ? "on" : "off");
-        break;
-    case G_TYPE_INT64: {
-        g_autofree char *v = g_strdup_printf("%" G_GINT64_FORMAT,
-                                             json_node_get_int(n));
-        qopts_set(opts, key, v);
-        break;
-    }
-    default: {
-        g_autofree char *v = g_strdup_printf("%.17g",
-                                             json_node_get_double(n));
-        qopts_set(opts, key, v);
-    }
-    }
+    qopts_set(opts, key, json_node_get_string(n));
     return true;
 }
 

@@ -295,6 +295,35 @@ START_TEST(test_netdev_parse)
     ck_assert_str_eq(err->message,
                      "Invalid parameter type for 'x', expected: string");
     g_clear_error(&err);
+
+    /* Members are type-checked with QEMU 7.2's texts. */
+    static const char *const bad_json[][2] = {
+        { "\"restrict\":\"on\"",
+          "Invalid parameter type for 'restrict', expected: boolean" },
+        { "\"vhost\":1",
+          "Invalid parameter type for 'vhost', expected: boolean" },
+        { "\"queues\":\"2\"", "Parameter 'queues' expects uint64" },
+        { "\"ipv6-prefixlen\":\"64\"",
+          "Invalid parameter type for 'ipv6-prefixlen', expected: integer" },
+        { "\"ifname\":5",
+          "Invalid parameter type for 'ifname', expected: string" },
+        { "\"hostfwd\":\"x\"",
+          "Invalid parameter type for 'hostfwd', expected: array" },
+        { "\"hostfwd\":[\"tcp::1-:2\"]",
+          "Invalid parameter type for 'hostfwd[0]', expected: object" },
+        { "\"dnssearch\":[{\"x\":\"y\"}]",
+          "Parameter 'dnssearch[0].str' is missing" },
+        { "\"guestfwd\":[{\"str\":5}]",
+          "Invalid parameter type for 'guestfwd[0].str', expected: string" },
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(bad_json); i++) {
+        g_autofree char *arg = g_strdup_printf(
+            "{\"type\":\"user\",\"id\":\"a\",%s}", bad_json[i][0]);
+
+        ck_assert_ptr_null(netdev_parse_opts(arg, &json, &err));
+        ck_assert_str_eq(err->message, bad_json[i][1]);
+        g_clear_error(&err);
+    }
 }
 END_TEST
 
