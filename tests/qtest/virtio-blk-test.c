@@ -189,6 +189,15 @@ static void blk_find(Blk *b)
     }
 }
 
+/* The usual image (pattern seed 1), the VMM with @dev_opts, the device. */
+static void blk_open(Blk *b, const char *dev_opts)
+{
+    blk_dir(b);
+    make_image(b, IMG_SIZE, 1);
+    blk_start(b, NULL, dev_opts);
+    blk_find(b);
+}
+
 /* Negotiate @features, route MSI-X, set up @nq queues, DRIVER_OK. */
 static void blk_init(Blk *b, uint64_t features, unsigned nq)
 {
@@ -326,10 +335,7 @@ static void test_identity(const void *data)
     uint16_t cmd;
 
     (void)data;
-    blk_dir(&b);
-    make_image(&b, IMG_SIZE, 1);
-    blk_start(&b, NULL, "disable-legacy=on,num-queues=2");
-    blk_find(&b);
+    blk_open(&b, "disable-legacy=on,num-queues=2");
     QT_ASSERT_EQ(b.dev.device_id, 0x1042);
     QT_ASSERT_EQ(qt_pci_config_readb(b.s, 0, b.dev.devfn, 0x08), 0x01);
     QT_ASSERT_EQ(qt_pci_config_readl(b.s, 0, b.dev.devfn, 0x08) >> 8,
@@ -484,10 +490,7 @@ static void test_ring_wrap(const void *data)
     g_autofree uint8_t *got = g_malloc(4096);
     Blk b = { .queue_size = 8 };
 
-    blk_dir(&b);
-    make_image(&b, IMG_SIZE, 1);
-    blk_start(&b, NULL, "disable-legacy=on");
-    blk_find(&b);
+    blk_open(&b, "disable-legacy=on");
     blk_init(&b, BLK_FEATURES | extra, 1);
     QT_ASSERT_EQ(b.dev.vq[0].size, 8);
     for (unsigned i = 0; i < 40; i++) {
@@ -1356,10 +1359,7 @@ static void test_queue_select(const void *data)
     uint64_t c;
     Blk b = { 0 };
 
-    blk_dir(&b);
-    make_image(&b, IMG_SIZE, 1);
-    blk_start(&b, NULL, "disable-legacy=on,num-queues=2");
-    blk_find(&b);
+    blk_open(&b, "disable-legacy=on,num-queues=2");
     qvirtio_msix_enable(&b.dev);
     qvirtio_negotiate(&b.dev, BLK_FEATURES);
     qvirtio_config_vector(&b.dev);
@@ -1393,10 +1393,7 @@ static void test_msix_vector_range(const void *data)
     Blk b = { 0 };
 
     (void)data;
-    blk_dir(&b);
-    make_image(&b, IMG_SIZE, 1);
-    blk_start(&b, NULL, "disable-legacy=on");
-    blk_find(&b);
+    blk_open(&b, "disable-legacy=on");
     qvirtio_msix_enable(&b.dev);
     qvirtio_negotiate(&b.dev, BLK_FEATURES);
     c = b.dev.common;
@@ -1419,10 +1416,7 @@ static void test_queue_size_pow2(const void *data)
     Blk b = { 0 };
 
     (void)data;
-    blk_dir(&b);
-    make_image(&b, IMG_SIZE, 1);
-    blk_start(&b, NULL, "disable-legacy=on");
-    blk_find(&b);
+    blk_open(&b, "disable-legacy=on");
     qvirtio_msix_enable(&b.dev);
     qvirtio_negotiate(&b.dev, BLK_FEATURES);
     qvirtio_config_vector(&b.dev);
