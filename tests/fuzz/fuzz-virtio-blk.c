@@ -64,8 +64,8 @@ static void setup_queue(uint16_t size)
 static void run_op(FuzzInput *in)
 {
     uint8_t op = fuzz_take(in, 1) % OP_MAX;
-    uint64_t off, val;
-    unsigned size, len;
+    uint64_t off;
+    unsigned len;
 
     switch (op) {
     case OP_WRITE_RAM:
@@ -76,33 +76,22 @@ static void run_op(FuzzInput *in)
         }
         break;
     case OP_BAR4_WRITE:
-        off = fuzz_take(in, 2) % VIRTIO_PCI_BAR_SIZE;
-        size = fuzz_access_size(fuzz_take(in, 1));
-        fuzz_bar4_write(off, fuzz_take(in, size), size);
+        fuzz_op_bar4_write(in);
         break;
     case OP_BAR4_READ:
-        off = fuzz_take(in, 2) % VIRTIO_PCI_BAR_SIZE;
-        fuzz_bar4_read(off, fuzz_access_size(fuzz_take(in, 1)));
+        fuzz_op_bar4_read(in);
         break;
     case OP_POLL:
         fuzz_poll_loop();
         break;
     case OP_CFG_WRITE:
-        off = fuzz_take(in, 1);
-        size = fuzz_access_size(fuzz_take(in, 1) % 3);
-        val = fuzz_take(in, size);
-        pci_bus_config_write(fuzz_dev->bus, fuzz_dev->devfn,
-                             off & ~(size - 1ULL), val, size);
+        fuzz_op_cfg_write(in);
         break;
     case OP_CFG_READ:
-        off = fuzz_take(in, 1);
-        size = fuzz_access_size(fuzz_take(in, 1) % 3);
-        pci_bus_config_read(fuzz_dev->bus, fuzz_dev->devfn,
-                            off & ~(size - 1ULL), size);
+        fuzz_op_cfg_read(in);
         break;
     case OP_MSIX_WRITE:
-        off = fuzz_take(in, 2) & 0xffc;
-        io_dispatch_write(AS_MMIO, fuzz_bar_addr(1) + off, 4, fuzz_take(in, 4));
+        fuzz_op_msix_write(in);
         break;
     case OP_SETUP:
         setup_queue(fuzz_take(in, 2));

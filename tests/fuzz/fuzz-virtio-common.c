@@ -2,6 +2,7 @@
 #include "fuzz-virtio-common.h"
 #include "exec/memory.h"
 #include "hw/misc/reset-control.h"
+#include "hw/virtio/virtio-pci.h"
 #include "sysemu/qtest.h"
 #include <errno.h>
 
@@ -43,6 +44,47 @@ uint64_t fuzz_bar4_read(uint64_t off, unsigned size)
 
     io_dispatch_read(AS_MMIO, fuzz_bar_addr(4) + off, size, &val);
     return val;
+}
+
+void fuzz_op_bar4_write(FuzzInput *in)
+{
+    uint64_t off = fuzz_take(in, 2) % VIRTIO_PCI_BAR_SIZE;
+    unsigned size = fuzz_access_size(fuzz_take(in, 1));
+
+    fuzz_bar4_write(off, fuzz_take(in, size), size);
+}
+
+void fuzz_op_bar4_read(FuzzInput *in)
+{
+    uint64_t off = fuzz_take(in, 2) % VIRTIO_PCI_BAR_SIZE;
+
+    fuzz_bar4_read(off, fuzz_access_size(fuzz_take(in, 1)));
+}
+
+void fuzz_op_cfg_write(FuzzInput *in)
+{
+    uint64_t off = fuzz_take(in, 1);
+    unsigned size = fuzz_access_size(fuzz_take(in, 1) % 3);
+    uint64_t val = fuzz_take(in, size);
+
+    pci_bus_config_write(fuzz_dev->bus, fuzz_dev->devfn,
+                         off & ~(size - 1ULL), val, size);
+}
+
+void fuzz_op_cfg_read(FuzzInput *in)
+{
+    uint64_t off = fuzz_take(in, 1);
+    unsigned size = fuzz_access_size(fuzz_take(in, 1) % 3);
+
+    pci_bus_config_read(fuzz_dev->bus, fuzz_dev->devfn,
+                        off & ~(size - 1ULL), size);
+}
+
+void fuzz_op_msix_write(FuzzInput *in)
+{
+    uint64_t off = fuzz_take(in, 2) & 0xffc;
+
+    io_dispatch_write(AS_MMIO, fuzz_bar_addr(1) + off, 4, fuzz_take(in, 4));
 }
 
 void fuzz_poll_loop(void)

@@ -25,6 +25,16 @@ extern PCIDevice *fuzz_dev;
 uint64_t fuzz_bar_addr(unsigned bar);
 void fuzz_bar4_write(uint64_t off, uint64_t val, unsigned size);
 uint64_t fuzz_bar4_read(uint64_t off, unsigned size);
+/*
+ * The transport-level operations both targets take from their input:
+ * a BAR 4 write or read, a PCI configuration write or read, an MSI-X
+ * table write.  Each consumes what it needs from @in.
+ */
+void fuzz_op_bar4_write(FuzzInput *in);
+void fuzz_op_bar4_read(FuzzInput *in);
+void fuzz_op_cfg_write(FuzzInput *in);
+void fuzz_op_cfg_read(FuzzInput *in);
+void fuzz_op_msix_write(FuzzInput *in);
 /* Let the device (and its backends' completions) run until idle. */
 void fuzz_poll_loop(void);
 
