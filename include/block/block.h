@@ -127,8 +127,9 @@ void blk_aio_pwrite_zeroes(BlockBackend *blk, int64_t offset, int64_t bytes,
                            int flags, BlockCompletionFunc *cb, void *opaque);
 /*
  * Between plug and unplug (in the backend's context thread), aio=native
- * requests are queued and then submitted with one system call, as a
- * device does around one pass over its queue.  Pairs nest.
+ * requests are queued and then submitted together, as a device does
+ * around one pass over its queue: one system call for several requests
+ * once the disk has enough to do (block/linux-aio.c).  Pairs nest.
  */
 void blk_io_plug(BlockBackend *blk);
 void blk_io_unplug(BlockBackend *blk);
