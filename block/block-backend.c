@@ -31,6 +31,7 @@ struct BlockBackend {
     GMutex lock;
     GCond drained;
     int in_flight;
+    int drain_waiters;          /* threads in g_cond_wait(&drained) */
 };
 
 typedef enum ReqType {
@@ -395,7 +396,8 @@ static void req_finish(void *opaque, int ret)
     g_free(r->iov);
     g_free(r);
     g_mutex_lock(&blk->lock);
-    if (--blk->in_flight == 0) {
+    /* A broadcast is a system call even with no waiter: skip it then. */
+    if (--blk->in_flight == 0 && blk->drain_waiters) {
         g_cond_broadcast(&blk->drained);
     }
     g_mutex_unlock(&blk->lock);
@@ -739,9 +741,11 @@ void blk_drain(BlockBackend *blk)
     }
     /* Another thread (an I/O thread) runs them: wait for it. */
     g_mutex_lock(&blk->lock);
+    blk->drain_waiters++;
     while (blk->in_flight) {
         g_cond_wait(&blk->drained, &blk->lock);
     }
+    blk->drain_waiters--;
     g_mutex_unlock(&blk->lock);
 }
 

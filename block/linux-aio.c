@@ -143,6 +143,11 @@ static LaioState *laio_get(GMainContext *ctx)
         g_queue_init(&s->pending);
         g_source_set_name(&s->source, "linux-aio");
         g_source_add_unix_fd(&s->source, s->efd, G_IO_IN);
+        /* Recursive, so that glib does not take the eventfd out of the
+         * poll set around each dispatch and wake the loop twice for it
+         * (see queue_watch_kicks()).  A completion that runs the loop
+         * again (blk_drain) only reaps later events. */
+        g_source_set_can_recurse(&s->source, TRUE);
         g_source_attach(&s->source, ctx);
         g_hash_table_insert(states, ctx, s);
     }

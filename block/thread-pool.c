@@ -78,6 +78,8 @@ static CompletionQueue *cq_get(GMainContext *ctx)
         g_queue_init(&q->done);
         g_source_set_name(&q->source, "block-completions");
         g_source_add_unix_fd(&q->source, q->efd, G_IO_IN);
+        /* As the linux-aio source: no wakeups around each dispatch. */
+        g_source_set_can_recurse(&q->source, TRUE);
         g_source_attach(&q->source, ctx);
         /* Lives as long as the context: it is looked up by pointer. */
         g_hash_table_insert(queues, ctx, q);
