@@ -6,9 +6,11 @@ driver (tests/guest/virtio-blk.elf) under qvmm and under QEMU.
 
 Four workloads, each at queue depth 32 on the same raw image: 4 KiB
 random reads and writes (IOPS) and 1 MiB sequential reads and writes
-(MiB/s).  fio (libaio, O_DIRECT) gives the physical limit; both VMMs get
-the same -drive (cache=none, aio=native) and the same guest, which times
-itself with its TSC.  A VMM that cannot run the guest shows "n/a" and
+(MiB/s).  fio (libaio, O_DIRECT) gives the physical limit, once alone
+and once beside a process that keeps one CPU busy as the polled guest's
+vCPU does ("fio-busy"); both VMMs get the same -drive (cache=none,
+aio=native) and the same guest, which times itself with its TSC.  Host
+CPU per request is counted for all CPUs, less the guest's own time.  A VMM that cannot run the guest shows "n/a" and
 the reason below the table.  Figures are medians over --rounds runs.
 """
 
@@ -33,6 +35,19 @@ WORKLOADS = [  # name, fio --rw, block size, what is reported
 QD = 32
 BLK_EXIT_STATUS = (0x30 << 1) | 1      # tests/guest/virtio-blk.c
 MIB = 1 << 20
+USER_HZ = os.sysconf("SC_CLK_TCK")
+
+
+def host_cpu() -> float:
+    """Seconds of CPU the whole host has spent, less idle, steal and the
+    time guests ran: what fio or a VMM costs the host, kernel included
+    (softirqs run on any CPU).  The polled guest spins all the time, so
+    its vCPU time says nothing about the VMM."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:11]]
+    user, nice, system, _, _, irq, softirq, _, guest, guest_nice = v
+    return (user - guest + nice - guest_nice + system + irq + softirq) \
+        / USER_HZ
 
 
 def fs_type(path: str) -> str:
@@ -65,23 +80,42 @@ def make_image(path: str, size: int) -> None:
     os.rename(path + ".tmp", path)
 
 
-def run_fio(image: str, rw: str, bs: int, secs: int) -> Tuple[Optional[float], str]:
+def run_fio(image: str, rw: str, bs: int,
+            secs: int) -> Tuple[Optional[float], Optional[float], str]:
     cmd = ["fio", "--name=bench", "--filename=" + image,
            "--ioengine=libaio", "--direct=1", "--iodepth=%d" % QD,
            "--bs=%d" % bs, "--rw=" + rw, "--norandommap",
            "--runtime=%d" % secs, "--time_based", "--output-format=json"]
+    cpu = host_cpu()
     try:
         p = subprocess.run(cmd, capture_output=True, text=True,
                            timeout=secs * 3 + 60)
     except (OSError, subprocess.TimeoutExpired) as e:
-        return None, "fio: %s" % e
+        return None, None, "fio: %s" % e
+    cpu = host_cpu() - cpu
     if p.returncode != 0:
-        return None, "fio: " + (p.stderr.strip().splitlines() or ["failed"])[-1]
+        return None, None, \
+            "fio: " + (p.stderr.strip().splitlines() or ["failed"])[-1]
     job = json.loads(p.stdout)["jobs"][0]
     side = job["write" if "write" in rw else "read"]
+    per_io = cpu * 1e6 / side["total_ios"] if side["total_ios"] else None
     if bs == 4096:
-        return side["iops"], ""
-    return side["bw_bytes"] / MIB, ""
+        return side["iops"], per_io, ""
+    return side["bw_bytes"] / MIB, per_io, ""
+
+
+class Spinner:
+    """One process that keeps a CPU busy, as the polled guest's vCPU does
+    during every VMM run: fio beside it ("fio-busy") has the CPUs a VMM
+    has.  Not pinned: the scheduler places it as it places a vCPU."""
+
+    def __enter__(self):
+        self.p = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        return self
+
+    def __exit__(self, *exc):
+        self.p.kill()
+        self.p.wait()
 
 
 def vmm_command(vmm: str, guest: str, image: str, secs: int,
@@ -96,10 +130,11 @@ def vmm_command(vmm: str, guest: str, image: str, secs: int,
             "-device", "virtio-blk-pci,drive=d0,disable-legacy=on"]
 
 
-def read_lines(stream, lines: List[Tuple[float, str]]) -> None:
-    """Collect serial lines with the host time each arrived at."""
+def read_lines(stream, lines: List[Tuple[float, float, str]]) -> None:
+    """Collect serial lines with the host time and host CPU (host_cpu())
+    at which each arrived."""
     for raw in iter(stream.readline, b""):
-        lines.append((time.monotonic(),
+        lines.append((time.monotonic(), host_cpu(),
                       raw.decode("utf-8", "replace").replace("\r", "").rstrip()))
 
 
@@ -108,13 +143,13 @@ def run_guest(vmm: str, guest: str, image: str,
     """One boot running every workload: {name: figure}, or {} and why not."""
     names = [w[0] for w in WORKLOADS]
     cmd = vmm_command(vmm, guest, image, secs, names)
-    lines: List[Tuple[float, str]] = []
+    lines: List[Tuple[float, float, str]] = []
     try:
         p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except OSError as e:
         return {}, "%s: %s" % (vmm, e)
-    errs: List[Tuple[float, str]] = []
+    errs: List[Tuple[float, float, str]] = []
     readers = [threading.Thread(target=read_lines, args=(p.stdout, lines)),
                threading.Thread(target=read_lines, args=(p.stderr, errs))]
     for r in readers:
@@ -128,13 +163,13 @@ def run_guest(vmm: str, guest: str, image: str,
     finally:
         for r in readers:
             r.join()
-    return parse_guest(lines, p.returncode, "\n".join(l for _, l in errs),
+    return parse_guest(lines, p.returncode, "\n".join(l for _, _, l in errs),
                        os.path.basename(vmm))
 
 
-def parse_guest(lines: List[Tuple[float, str]], rc: int, err: str,
+def parse_guest(lines: List[Tuple[float, float, str]], rc: int, err: str,
                 who: str) -> Tuple[Dict[str, object], str]:
-    text = "\n".join(l for _, l in lines)
+    text = "\n".join(l for _, _, l in lines)
     fail = re.search(r"FAIL: .*", text)
     if fail or rc != BLK_EXIT_STATUS:
         why = fail.group(0) if fail else \
@@ -142,13 +177,14 @@ def parse_guest(lines: List[Tuple[float, str]], rc: int, err: str,
         return {}, "%s: %s" % (who, why)
     figures: Dict[str, object] = {}
     notes: List[str] = []
-    spans = {}  # workload -> host start time, then duration
-    for t, line in lines:
+    spans = {}  # workload -> host start (time, CPU), then their differences
+    for t, cpu, line in lines:
         m = re.match(r"bench: (start|end) (\w+)$", line)
         if m and m.group(1) == "start":
-            spans[m.group(2)] = t
+            spans[m.group(2)] = (t, cpu)
         elif m:
-            spans[m.group(2)] = t - spans.get(m.group(2), t)
+            t0, cpu0 = spans.get(m.group(2), (t, cpu))
+            spans[m.group(2)] = (t - t0, cpu - cpu0)
         m = re.match(r"bench: (\w+) bs=(\d+) qd=\d+ ios=(\d+) usecs=(\d+) "
                      r"iops=(\d+) kib_per_s=(\d+) kicks=(\d+) kick_ns=(\d+)",
                      line)
@@ -161,8 +197,10 @@ def parse_guest(lines: List[Tuple[float, str]], rc: int, err: str,
         kicks = int(m.group(7))
         figures[name + ":kick"] = (int(m.group(3)) / kicks if kicks else 0,
                                    int(m.group(8)) / 1000.0)
+        host, cpu = spans.get(name, (0, 0))
+        if int(m.group(3)):
+            figures[name + ":cpu"] = cpu * 1e6 / int(m.group(3))
         # The guest's clock against ours: a bad TSC calibration shows here.
-        host = spans.get(name, 0)
         if host and abs(host * 1e6 - usecs) > 0.05 * usecs + 50000:
             notes.append("%s: %s took %.2f s by the host's clock, %.2f s by "
                          "the guest's" % (who, name, host, usecs / 1e6))
@@ -174,17 +212,22 @@ def ratio(a: Optional[float], b: Optional[float]) -> str:
 
 
 def cell(v: Optional[float]) -> str:
-    return "%.0f" % v if v is not None else "n/a"
+    if v is None:
+        return "n/a"
+    return "%.0f" % v if v >= 100 else "%.1f" % v
 
 
-def print_table(res: Dict[str, Dict[str, Optional[float]]]) -> None:
-    head = ("workload", "unit", "fio", "qemu", "qvmm", "qemu/fio",
-            "qvmm/fio", "qvmm/qemu")
+def print_table(res: Dict[str, Dict[str, Optional[float]]],
+                suffix: str = "", unit: Optional[str] = None) -> None:
+    head = ("workload", "unit", "fio", "fio-busy", "qemu", "qvmm",
+            "qemu/fio", "qvmm/fio", "qvmm/fio-busy", "qvmm/qemu")
     rows = [head]
-    for name, _, bs, unit in WORKLOADS:
-        f, q, v = res["fio"][name], res["qemu"][name], res["qvmm"][name]
-        rows.append((name, unit, cell(f), cell(q), cell(v), ratio(q, f),
-                     ratio(v, f), ratio(v, q)))
+    for name, _, bs, wunit in WORKLOADS:
+        f, fb, q, v = (res[k].get(name + suffix)
+                       for k in ("fio", "fio-busy", "qemu", "qvmm"))
+        rows.append((name, unit or wunit, cell(f), cell(fb), cell(q),
+                     cell(v), ratio(q, f), ratio(v, f), ratio(v, fb),
+                     ratio(v, q)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     for r in rows:
         print("  ".join(c.rjust(w) if i > 1 else c.ljust(w)
@@ -228,18 +271,27 @@ def main() -> int:
     make_image(args.image, args.size_mib * MIB)
 
     samples: Dict[str, Dict[str, List[float]]] = \
-        {k: {w[0]: [] for w in WORKLOADS} for k in ("fio", "qemu", "qvmm")}
+        {k: {n + x: [] for n, _, _, _ in WORKLOADS for x in ("", ":cpu")}
+         for k in ("fio", "fio-busy", "qemu", "qvmm")}
     problems: List[str] = []
     kicks: Dict[str, Dict[str, List[Tuple[float, float]]]] = \
         {"qemu": {}, "qvmm": {}}
     for rnd in range(args.rounds):
         print("round %d/%d: fio ..." % (rnd + 1, args.rounds), flush=True)
-        for name, rw, bs, _ in WORKLOADS:
-            v, why = run_fio(args.image, rw, bs, args.secs)
-            if v is not None:
-                samples["fio"][name].append(v)
-            elif why:
-                problems.append(why)
+        for key in ("fio", "fio-busy"):
+            for name, rw, bs, _ in WORKLOADS:
+                if key == "fio":
+                    v, cpu, why = run_fio(args.image, rw, bs, args.secs)
+                else:
+                    with Spinner():
+                        v, cpu, why = run_fio(args.image, rw, bs, args.secs)
+                        cpu = None  # the spinner's time is in it
+                if v is not None:
+                    samples[key][name].append(v)
+                if cpu is not None:
+                    samples[key][name + ":cpu"].append(cpu)
+                if why:
+                    problems.append(why)
         for key, vmm in (("qemu", args.qemu), ("qvmm", qvmm)):
             print("round %d/%d: %s ..." % (rnd + 1, args.rounds, key), flush=True)
             figures, why = run_guest(vmm, guest, args.image, args.secs)
@@ -255,11 +307,15 @@ def main() -> int:
     print("\nvirtio-blk, queue depth %d, %d s per workload, %d round(s), "
           "image %s (%s)" % (QD, args.secs, args.rounds, args.image, kind))
     print_table(res)
+    print("host CPU per request, µs (all CPUs, kernel included, less the "
+          "guest's own time):")
+    print_table(res, ":cpu", "us/req")
     if args.rounds > 1:
         print("spread (min-max over rounds):")
-        for key in ("fio", "qemu", "qvmm"):
+        for key in ("fio", "fio-busy", "qemu", "qvmm"):
             spread = ["%s %.0f-%.0f" % (n, min(v), max(v))
-                      for n, v in samples[key].items() if v]
+                      for n, v in samples[key].items()
+                      if v and not n.endswith(":cpu")]
             if spread:
                 print("  %-4s  %s" % (key, ", ".join(spread)))
     print("guest notifies (median requests per kick, µs per kick):")

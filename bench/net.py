@@ -427,6 +427,8 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--window", type=int, default=64,
                     help="echo frames in flight (default: %(default)s)")
+    ap.add_argument("--phases", help="a comma-separated subset of "
+                    "tx64,tx1514,echo64,echo1514 (default: all)")
     args = ap.parse_args()
     qvmm = os.path.abspath(args.qvmm or os.path.join(args.build, "qvmm"))
     guest = os.path.abspath(args.guest or os.path.join(
@@ -436,6 +438,13 @@ def main() -> int:
               file=sys.stderr)
         return 1
     phases = ["tx%d" % s for s in SIZES] + ["echo%d" % s for s in SIZES]
+    if args.phases:
+        unknown = set(args.phases.split(",")) - set(phases)
+        if unknown:
+            print("bench: unknown phase %s" % ", ".join(sorted(unknown)),
+                  file=sys.stderr)
+            return 1
+        phases = [p for p in phases if p in args.phases.split(",")]
     ns = "qvmm-bench-net-%d" % os.getpid()
     p = run(["ip", "netns", "add", ns])
     if p.returncode:
