@@ -176,12 +176,30 @@ static bool rx_queue_ready(VirtIONet *n, unsigned pair)
            !virtqueue_is_broken(&pq->vq);
 }
 
+/*
+ * RX kicks are wanted only while the device waits for buffers: with
+ * buffers on hand they would cost the guest an exit and the loop a
+ * wakeup for each batch it posts.  So the device asks for them when it
+ * finds the ring empty (then looks once more, in case the driver posted
+ * before it could see the request) and turns them off when it takes
+ * buffers again, as QEMU's virtio-net does.
+ */
+static bool rx_wait_for_buffers(VirtQueue *vq)
+{
+    if (virtqueue_has_work(vq)) {
+        return false;
+    }
+    virtqueue_set_notification(vq, true);
+    return !virtqueue_has_work(vq);
+}
+
 static bool virtio_net_can_receive(NetClientState *nc)
 {
     VirtIONet *n = nic_net(nc);
     unsigned pair = rx_pair_for(n, nc->queue_index);
 
-    return rx_queue_ready(n, pair) && virtqueue_has_work(&rx_pq(n, pair)->vq);
+    return rx_queue_ready(n, pair) &&
+           !rx_wait_for_buffers(&rx_pq(n, pair)->vq);
 }
 
 /* Did the driver publish buffers beyond what the device last read? */
@@ -319,6 +337,9 @@ static ssize_t rx_deliver(VirtIONet *n, unsigned pair,
     }
     if (r <= 0) {
         return r < 0 ? (ssize_t)size : 0;
+    }
+    if (vq->notification) {
+        virtqueue_set_notification(vq, false);  /* see rx_wait_for_buffers */
     }
     rx_fill(n, pair, &c, &hdr, iov, iovcnt, host_hdr, len);
     return size;
