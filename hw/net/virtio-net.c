@@ -310,6 +310,26 @@ static void rx_fill(VirtIONet *n, unsigned pair, RxChains *c,
     virtio_pci_notify(&n->proxy, 2 * pair);
 }
 
+/*
+ * A frame just handed to the driver is often answered at once (an ACK,
+ * an echo).  Rather than let the driver kick for that answer, turn TX
+ * kicks off and raise the TX queue's kick ourselves: its handler runs on
+ * the loop's next iteration, after the frames that arrived with this
+ * one, sends what the driver queued meanwhile and turns kicks back on
+ * once the ring is empty (tx_flush).  One eventfd write per burst of
+ * received frames replaces an exit per transmit batch.
+ */
+static void tx_quiet_after_rx(VirtIONet *n, unsigned pair)
+{
+    VirtIOPCIQueue *pq = tx_pq(n, pair);
+
+    if (pq->enabled && pq->vq.notification && !n->vqs[pair].tx_waiting &&
+        !virtqueue_is_broken(&pq->vq)) {
+        virtqueue_set_notification(&pq->vq, false);
+        requeue(n, 2 * pair + 1);
+    }
+}
+
 static ssize_t rx_deliver(VirtIONet *n, unsigned pair,
                           const struct iovec *iov, int iovcnt, size_t size)
 {
@@ -342,6 +362,7 @@ static ssize_t rx_deliver(VirtIONet *n, unsigned pair,
         virtqueue_set_notification(vq, false);  /* see rx_wait_for_buffers */
     }
     rx_fill(n, pair, &c, &hdr, iov, iovcnt, host_hdr, len);
+    tx_quiet_after_rx(n, pair);
     return size;
 }
 
