@@ -430,8 +430,9 @@ static bool json_member_to_opts(QOpts *opts, const char *key, JsonNode *n,
                                 GError **errp)
 {
     g_autofree char *num = NULL;
+    JsonType type = netdev_json_type(key);
 
-    switch (netdev_json_type(key)) {
+    switch (type) {
     case JT_STRLIST:
         return json_strlist_to_opts(opts, key, n, errp);
     case JT_BOOL:
@@ -445,7 +446,7 @@ static bool json_member_to_opts(QOpts *opts, const char *key, JsonNode *n,
     case JT_UINT:
     case JT_INT:
         if (!json_is(n, G_TYPE_INT64)) {
-            if (netdev_json_type(key) == JT_UINT) {
+            if (type == JT_UINT) {
                 error_setg(errp, "Parameter '%s' expects uint64", key);
             } else {
                 error_setg(errp, "Invalid parameter type for '%s', "
