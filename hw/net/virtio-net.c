@@ -317,14 +317,16 @@ static void rx_fill(VirtIONet *n, unsigned pair, RxChains *c,
  * the loop's next iteration, after the frames that arrived with this
  * one, sends what the driver queued meanwhile and turns kicks back on
  * once the ring is empty (tx_flush).  One eventfd write per burst of
- * received frames replaces an exit per transmit batch.
+ * received frames replaces an exit per transmit batch.  Not with
+ * EVENT_IDX: turning kicks off is a no-op there (virtio.c, as in QEMU),
+ * so the write would buy nothing.
  */
 static void tx_quiet_after_rx(VirtIONet *n, unsigned pair)
 {
     VirtIOPCIQueue *pq = tx_pq(n, pair);
 
-    if (pq->enabled && pq->vq.notification && !n->vqs[pair].tx_waiting &&
-        !virtqueue_is_broken(&pq->vq)) {
+    if (pq->enabled && !pq->vq.event_idx && pq->vq.notification &&
+        !n->vqs[pair].tx_waiting && !virtqueue_is_broken(&pq->vq)) {
         virtqueue_set_notification(&pq->vq, false);
         requeue(n, 2 * pair + 1);
     }
