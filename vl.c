@@ -1263,8 +1263,7 @@ static void create_legacy_net(void)
     if (!qopts_check_keys(nic, nic_keys, &err)) {
         fatal(g_steal_pointer(&err));
     }
-    check_nic_mac(qopts_get(nic, "macaddr") ? qopts_get(nic, "macaddr")
-                                            : qopts_get(nic, "mac"), true);
+    check_nic_mac(qopts_get(nic, "macaddr"), true);
     loc_clear();
     if (backend) {
         loc_set_cmdline("-net", backend_arg);
@@ -1280,8 +1279,7 @@ static void create_legacy_net(void)
         loc_clear();
     }
     add_nic_spec(id ? id : qopts_get(nic, "netdev"), qopts_get(nic, "model"),
-                 qopts_get(nic, "macaddr") ? qopts_get(nic, "macaddr")
-                                           : qopts_get(nic, "mac"));
+                 qopts_get(nic, "macaddr"));
 }
 
 /* QEMU makes the netdevs (-netdev, then -nic's, then -net's) before any
